@@ -1,0 +1,67 @@
+//! The admins of the signed-in admin's organization.
+
+use crate::error::AppError;
+use crate::model::AdminRow;
+use leptos::prelude::*;
+
+#[server(endpoint = "list_admins")]
+pub async fn list_admins() -> Result<Vec<AdminRow>, AppError> {
+    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
+    respond(async move {
+        let admin = require_admin().await?;
+        let rows = sqlx::query_as!(
+            AdminRow,
+            "select id, email, created_at from admins where organization_id = $1 order by email",
+            admin.organization_id
+        )
+        .fetch_all(&state()?.pool)
+        .await
+        .or_internal("listing admins")?;
+        Ok(rows)
+    })
+    .await
+}
+
+/// Adds another admin to the signed-in admin's own organization.
+#[server(endpoint = "add_admin")]
+pub async fn add_admin(email: String, password: String) -> Result<AdminRow, AppError> {
+    use crate::error::FieldError;
+    use crate::ssr::{auth::hash_password, auth::require_admin, db::map_db_error, respond::respond, state};
+    use roster_core::{EmailAddress, NewPassword};
+    respond(async move {
+        let admin = require_admin().await?;
+        let mut errors = Vec::new();
+        let email = EmailAddress::parse(&email)
+            .map_err(|e| errors.push(FieldError::new("email", e)))
+            .ok();
+        let password = NewPassword::parse(&password)
+            .map_err(|e| errors.push(FieldError::new("password", e)))
+            .ok();
+        let (Some(email), Some(password)) = (email, password) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let hash = hash_password(password.expose().to_owned()).await?;
+        let row = sqlx::query_as!(
+            AdminRow,
+            r#"insert into admins (organization_id, email, password_hash, created_by)
+               values ($1, $2, $3, $4)
+               returning id, email, created_at"#,
+            admin.organization_id,
+            email.as_str(),
+            hash,
+            admin.admin_id
+        )
+        .fetch_one(&state()?.pool)
+        .await
+        .map_err(|e| {
+            map_db_error(
+                e,
+                "adding an admin",
+                &[("admins_email_key", "email", "An admin with this email already exists.")],
+            )
+        })?;
+        tracing::info!(organization_id = %admin.organization_id, new_admin_id = %row.id, "admin added");
+        Ok(row)
+    })
+    .await
+}

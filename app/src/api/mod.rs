@@ -1,0 +1,10 @@
+//! Server functions, grouped by use case. Each one authenticates, authorizes by
+//! organization, calls into `roster_core` for parsing, runs its SQL, and maps failures to
+//! `AppError`. Every endpoint name is explicit, so URLs are stable (`/api/<name>`).
+
+pub mod accounts;
+pub mod admins;
+pub mod auth;
+pub mod domains;
+pub mod mail_servers;
+pub mod sync_settings;

@@ -1,0 +1,6 @@
+//! Building blocks shared by the pages.
+
+pub mod confirm;
+pub mod forms;
+pub mod layout;
+pub mod status;

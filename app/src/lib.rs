@@ -1,0 +1,86 @@
+//! Roster's user interface: pages, components and the server functions they call.
+//!
+//! Built twice: with `ssr` into the server (pages render there first, server functions run
+//! there) and with `hydrate` into the browser's WASM (the same pages take over in place).
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::hooks::use_query_map;
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    // Tests and scripts wait for this before clicking: a click before hydration does nothing.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/roster.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Roster".to_owned() } else { format!("{title} · Roster") }
+        } />
+        <Router>
+            <FormErrorFromUrl>
+            <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
+                <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/") view=|| view! { <Redirect path="/domains" /> } />
+                <ParentRoute path=path!("") view=components::layout::AppShell ssr=SsrMode::Async>
+                    <Route path=path!("/domains") view=pages::domains::DomainsPage />
+                    <Route path=path!("/domains/new") view=pages::new_domain::NewDomainPage />
+                    <Route path=path!("/admins") view=pages::admins::AdminsPage />
+                    <ParentRoute path=path!("/domains/:id") view=pages::domain_layout::DomainLayout>
+                        <Route path=path!("") view=pages::inbound_servers::InboundServersPage />
+                        <Route path=path!("/accounts") view=pages::email_accounts::EmailAccountsPage />
+                        <Route path=path!("/sync/office365") view=pages::office365_sync::Office365SyncPage />
+                    </ParentRoute>
+                </ParentRoute>
+            </Routes>
+            </FormErrorFromUrl>
+        </Router>
+    }
+}
+
+/// A form posted without JavaScript comes back with its error in the URL (`__path`, `__err`);
+/// handing it to the actions as context makes the matching form show it like any other error.
+#[component]
+fn FormErrorFromUrl(children: Children) -> impl IntoView {
+    let query = use_query_map().get_untracked();
+    if let (Some(path), Some(err)) = (query.get("__path"), query.get("__err")) {
+        provide_context(leptos::server::ServerActionError::new(&path, &err));
+    }
+    children()
+}

@@ -1,0 +1,11 @@
+//! One module per page.
+
+pub mod admins;
+pub mod domain_layout;
+pub mod domains;
+pub mod email_accounts;
+pub mod inbound_servers;
+pub mod login;
+pub mod new_domain;
+pub mod not_found;
+pub mod office365_sync;

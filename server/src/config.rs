@@ -1,0 +1,61 @@
+//! Configuration from the environment, with defaults that work on a developer's machine.
+//! Every variable is documented in README.md.
+
+use anyhow::{Context, Result};
+use std::fmt;
+
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: may hold a password, so it never appears in `Debug` output.
+    pub database_url: String,
+    /// `ROSTER_PUBLIC_URL`: the address admins use; `https://` turns on Secure cookies.
+    pub public_url: String,
+    /// `ROSTER_SESSION_HOURS`: how long a sign-in lasts (default 12).
+    pub session_hours: i64,
+    /// `ROSTER_DB_MAX_CONNECTIONS` (default 10).
+    pub db_max_connections: u32,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self> {
+        let database_url = std::env::var("DATABASE_URL").context(
+            "DATABASE_URL is not set: point it at a Postgres database, e.g. postgres://postgres@127.0.0.1:54329/roster (./dev run sets it up for you)",
+        )?;
+        let public_url = std::env::var("ROSTER_PUBLIC_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        let session_hours = parse_var("ROSTER_SESSION_HOURS", 12)?;
+        let db_max_connections = parse_var("ROSTER_DB_MAX_CONNECTIONS", 10)?;
+        Ok(Self {
+            database_url,
+            public_url,
+            session_hours,
+            db_max_connections,
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name} must be a whole number, got {v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &"<redacted>")
+            .field("public_url", &self.public_url)
+            .field("session_hours", &self.session_hours)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish()
+    }
+}

@@ -1,0 +1,7 @@
+//! The Roster server: configuration, the Postgres pool and migrations, the HTTP app with its
+//! Leptos routes and server functions, graceful shutdown, and the operator commands.
+
+pub mod config;
+pub mod operator;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,96 @@
+//! `roster-server`: serves Roster, or runs an operator command.
+
+use anyhow::{Context, Result};
+use app::ssr::AppState;
+use clap::{Parser, Subcommand};
+use roster_core::{EmailAddress, NewPassword, OrganizationName};
+use roster_server::{config::Config, operator, startup, telemetry};
+
+#[derive(Parser)]
+#[command(name = "roster-server", about = "Roster: directory sync for an email filter")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Create an organization and its first admin. The password is read from
+    /// ROSTER_ADMIN_PASSWORD, or from the first line of standard input.
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+    },
+    /// Create a demo organization and admin if there is no organization yet, and print its
+    /// login (only that once).
+    SeedDemo,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    telemetry::init();
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    let pool = startup::connect(&config.database_url, config.db_max_connections).await?;
+    startup::migrate(&pool).await?;
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            println!("migrations applied");
+        }
+        Command::CreateOrg { name, admin_email } => {
+            let name = OrganizationName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let email =
+                EmailAddress::parse(&admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
+            let password = match std::env::var("ROSTER_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let password =
+                NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let created = operator::create_organization(&pool, &name, &email, &password).await?;
+            println!(
+                "created organization {} ({}) with admin {}",
+                name.as_str(),
+                created.organization_id,
+                email
+            );
+        }
+        Command::SeedDemo => match operator::seed_demo(&pool).await? {
+            Some((email, password)) => {
+                println!("Demo login (shown only this once):\n  email:    {email}\n  password: {password}");
+            }
+            None => println!("Demo data exists already; sign in with the login printed the first time (or create another with `roster-server create-org`)."),
+        },
+        Command::Serve => {
+            let leptos_options = leptos::config::get_configuration(None)
+                .context("reading the Leptos configuration (run through cargo-leptos, or set LEPTOS_* variables)")?
+                .leptos_options;
+            let addr = leptos_options.site_addr;
+            let state = AppState {
+                pool,
+                secure_cookies: config.secure_cookies(),
+                session_ttl: chrono::Duration::hours(config.session_hours),
+            };
+            let router = startup::router(state, leptos_options);
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            tracing::info!("Roster is listening on http://{addr} (public URL {})", config.public_url);
+            startup::serve(listener, router, startup::shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}
