@@ -3,6 +3,8 @@
 //! Built twice: with `ssr` into the server (pages render there first, server functions run
 //! there) and with `hydrate` into the browser's WASM (the same pages take over in place).
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;

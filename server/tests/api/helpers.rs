@@ -1,0 +1,182 @@
+#![allow(clippy::unwrap_used)]
+
+use app::error::AppError;
+use app::ssr::AppState;
+use leptos::config::LeptosOptions;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::StatusCode;
+use roster_core::{EmailAddress, NewPassword, OrganizationName};
+use roster_server::{operator, startup};
+use serde::de::DeserializeOwned;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// An admin's HTTP client, with its own cookie jar.
+pub struct Admin {
+    pub email: String,
+    pub organization_id: Uuid,
+    pub client: reqwest::Client,
+    address: String,
+}
+
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, false).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let options = LeptosOptions::builder()
+        .output_name("roster")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build();
+    let state = AppState {
+        pool: pool.clone(),
+        secure_cookies,
+        session_ttl: chrono::Duration::hours(1),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = startup::router(state, options);
+    tokio::spawn(async move {
+        startup::serve(listener, router, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        address,
+        pool,
+        _shutdown: tx,
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    /// A fresh organization with one admin, not signed in yet.
+    pub async fn create_org(&self, name: &str) -> (String, Uuid) {
+        let email = format!("admin-{}@{}.example", Uuid::new_v4().simple(), name.to_lowercase());
+        let created = operator::create_organization(
+            &self.pool,
+            &OrganizationName::parse(name).unwrap(),
+            &EmailAddress::parse(&email).unwrap(),
+            &NewPassword::parse(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+        (email, created.organization_id)
+    }
+
+    /// A fresh organization with a signed-in admin.
+    pub async fn admin(&self, org: &str) -> Admin {
+        let (email, organization_id) = self.create_org(org).await;
+        let client = new_client();
+        let res = post(&client, &self.address, "login", &[("email", &email), ("password", PASSWORD)]).await;
+        assert_eq!(res.status(), StatusCode::OK, "sign-in failed: {}", res.text().await.unwrap());
+        Admin {
+            email,
+            organization_id,
+            client,
+            address: self.address.clone(),
+        }
+    }
+
+    pub fn anonymous(&self) -> Admin {
+        Admin {
+            email: String::new(),
+            organization_id: Uuid::nil(),
+            client: new_client(),
+            address: self.address.clone(),
+        }
+    }
+}
+
+/// POSTs a form to a server function, as the hydrated app does.
+pub async fn post(
+    client: &reqwest::Client,
+    address: &str,
+    name: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(format!("{address}/api/{name}"))
+        .header(ACCEPT, "application/json")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(form).unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+impl Admin {
+    pub async fn raw(&self, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        post(&self.client, &self.address, name, form).await
+    }
+
+    /// Calls a server function and decodes its answer.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> Result<T, (StatusCode, AppError)> {
+        let res = self.raw(name, form).await;
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        if status.is_success() {
+            Ok(serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("{name}: cannot decode {body:?}: {e}")))
+        } else {
+            Err((
+                status,
+                serde_json::from_str(&body)
+                    .unwrap_or_else(|e| panic!("{name}: cannot decode error {body:?}: {e}")),
+            ))
+        }
+    }
+
+    /// Calls a server function that must succeed.
+    pub async fn ok<T: DeserializeOwned>(&self, name: &str, form: &[(&str, &str)]) -> T {
+        match self.call(name, form).await {
+            Ok(v) => v,
+            Err((status, err)) => panic!("{name} failed with {status}: {err:?}"),
+        }
+    }
+
+    /// Calls a server function that must refuse the input; returns the field errors.
+    pub async fn invalid(&self, name: &str, form: &[(&str, &str)]) -> Vec<app::error::FieldError> {
+        match self.call::<serde_json::Value>(name, form).await {
+            Err((StatusCode::UNPROCESSABLE_ENTITY, AppError::Invalid(errors))) => errors,
+            other => panic!("{name}: expected a validation error, got {other:?}"),
+        }
+    }
+
+    pub async fn create_domain(&self, name: &str, server_type: &str) -> Uuid {
+        self.ok("create_domain", &[("name", name), ("server_type", server_type)]).await
+    }
+}
+
+/// A domain name no other test uses.
+pub fn unique_domain(prefix: &str) -> String {
+    format!("{prefix}-{}.example", &Uuid::new_v4().simple().to_string()[..10])
+}
+
+pub fn fields(errors: &[app::error::FieldError]) -> Vec<&str> {
+    errors.iter().map(|e| e.field.as_str()).collect()
+}

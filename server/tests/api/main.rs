@@ -1,0 +1,10 @@
+//! Black-box tests of the server functions: each test gets a fresh database (`#[sqlx::test]`)
+//! and its own running server on a random port, and talks to it over HTTP like the browser.
+
+mod accounts;
+mod auth;
+mod domains;
+mod helpers;
+mod isolation;
+mod no_js_forms;
+mod settings;
