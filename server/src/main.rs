@@ -7,7 +7,10 @@ use roster_core::{EmailAddress, NewPassword, OrganizationName};
 use roster_server::{config::Config, operator, startup, telemetry};
 
 #[derive(Parser)]
-#[command(name = "roster-server", about = "Roster: directory sync for an email filter")]
+#[command(
+    name = "roster-server",
+    about = "Roster: directory sync for an email filter"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -21,7 +21,9 @@ pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool>
         .acquire_timeout(Duration::from_secs(10))
         .connect(database_url)
         .await
-        .context("could not connect to Postgres (check DATABASE_URL and that the server is running)")
+        .context(
+            "could not connect to Postgres (check DATABASE_URL and that the server is running)",
+        )
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<()> {

@@ -123,11 +123,11 @@ pub async fn list_accounts(
     use crate::api::domains::ssr::load_domain;
     use crate::api::mail_servers::like_escape;
     use crate::model::{AccountKind, AccountSource};
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
     use std::collections::HashMap;
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         load_domain(&pool, admin.organization_id, domain_id).await?;
         let org = admin.organization_id;
         let search = search.trim().to_lowercase();
@@ -218,7 +218,10 @@ pub async fn list_accounts(
         .await
         .or_internal("listing aliases")?
         {
-            aliases.entry(alias.account_id).or_default().push(alias.address);
+            aliases
+                .entry(alias.account_id)
+                .or_default()
+                .push(alias.address);
         }
 
         let (next_after, prev_before) = match (backwards, rows.first(), rows.last()) {
@@ -269,10 +272,10 @@ pub async fn add_account(
 ) -> Result<AccountRow, AppError> {
     use crate::api::domains::ssr::load_domain;
     use crate::model::{AccountKind, AccountSource};
-    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         let domain = load_domain(&pool, admin.organization_id, domain_id).await?;
         let domain_name = ssr::domain_name(&domain.ascii_name)?;
         let address = ssr::address_in_domain(&local_part, &domain_name, "local_part")?;
@@ -339,10 +342,10 @@ pub async fn add_account(
 #[server(endpoint = "add_alias")]
 pub async fn add_alias(domain_id: Uuid, account_id: Uuid, alias: String) -> Result<(), AppError> {
     use crate::api::domains::ssr::load_domain;
-    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond, state};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         let domain = load_domain(&pool, admin.organization_id, domain_id).await?;
         ssr::editable_account(&pool, admin.organization_id, domain_id, account_id).await?;
         let alias = ssr::address_in_domain(&alias, &ssr::domain_name(&domain.ascii_name)?, "alias")?;
@@ -373,10 +376,10 @@ pub async fn remove_alias(
     account_id: Uuid,
     alias: String,
 ) -> Result<(), AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         ssr::editable_account(&pool, admin.organization_id, domain_id, account_id).await?;
         let removed = sqlx::query!(
             "delete from addresses where organization_id = $1 and account_id = $2 and address = $3 and not is_primary",
@@ -402,10 +405,10 @@ pub async fn set_account_kind(
     kind: String,
 ) -> Result<(), AppError> {
     use crate::model::AccountKind;
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         ssr::editable_account(&pool, admin.organization_id, domain_id, account_id).await?;
         let kind = AccountKind::parse(&kind)
             .ok_or_else(|| AppError::invalid("kind", "Choose Mailbox or Distribution list."))?;
@@ -426,10 +429,10 @@ pub async fn set_account_kind(
 
 #[server(endpoint = "delete_account")]
 pub async fn delete_account(domain_id: Uuid, account_id: Uuid) -> Result<(), AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         let address =
             ssr::editable_account(&pool, admin.organization_id, domain_id, account_id).await?;
         let mut tx = pool.begin().await.or_internal("starting a transaction")?;
@@ -456,4 +459,3 @@ pub async fn delete_account(domain_id: Uuid, account_id: Uuid) -> Result<(), App
     })
     .await
 }
-

@@ -6,15 +6,15 @@ use leptos::prelude::*;
 
 #[server(endpoint = "list_admins")]
 pub async fn list_admins() -> Result<Vec<AdminRow>, AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         let rows = sqlx::query_as!(
             AdminRow,
             "select id, email, created_at from admins where organization_id = $1 order by email",
             admin.organization_id
         )
-        .fetch_all(&state()?.pool)
+        .fetch_all(&req.state.pool)
         .await
         .or_internal("listing admins")?;
         Ok(rows)
@@ -26,10 +26,12 @@ pub async fn list_admins() -> Result<Vec<AdminRow>, AppError> {
 #[server(endpoint = "add_admin")]
 pub async fn add_admin(email: String, password: String) -> Result<AdminRow, AppError> {
     use crate::error::FieldError;
-    use crate::ssr::{auth::hash_password, auth::require_admin, db::map_db_error, respond::respond, state};
+    use crate::ssr::{
+        auth::hash_password, auth::require_admin, db::map_db_error, respond::respond,
+    };
     use roster_core::{EmailAddress, NewPassword};
-    respond(async move {
-        let admin = require_admin().await?;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         let mut errors = Vec::new();
         let email = EmailAddress::parse(&email)
             .map_err(|e| errors.push(FieldError::new("email", e)))
@@ -51,7 +53,7 @@ pub async fn add_admin(email: String, password: String) -> Result<AdminRow, AppE
             hash,
             admin.admin_id
         )
-        .fetch_one(&state()?.pool)
+        .fetch_one(&req.state.pool)
         .await
         .map_err(|e| {
             map_db_error(

@@ -11,10 +11,10 @@ pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::auth::{start_session, verify_password};
-    use crate::ssr::{respond::respond, state, OrInternal};
+    use crate::ssr::{respond::respond, OrInternal};
 
-    respond(async move {
-        let pool = state()?.pool;
+    respond(|req| async move {
+        let pool = req.state.pool.clone();
         let email = email.trim().to_lowercase();
         if email.is_empty() || password.is_empty() {
             return Err(AppError::BadCredentials);
@@ -49,9 +49,9 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
                     .execute(&pool)
                     .await
                     .or_internal("clearing failed sign-ins")?;
-                start_session(admin.organization_id, admin.id).await?;
+                start_session(&req, admin.organization_id, admin.id).await?;
                 tracing::info!(admin_id = %admin.id, organization_id = %admin.organization_id, "admin signed in");
-                leptos_axum::redirect("/domains");
+                req.redirect("/domains");
                 return Ok(());
             }
         }
@@ -104,9 +104,9 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::ssr::{auth::end_session, respond::respond};
-    respond(async move {
-        end_session().await?;
-        leptos_axum::redirect("/login");
+    respond(|req| async move {
+        end_session(&req).await?;
+        req.redirect("/login");
         Ok(())
     })
     .await
@@ -115,8 +115,8 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(endpoint = "me")]
 pub async fn current_admin() -> Result<Me, AppError> {
     use crate::ssr::{auth::require_admin, respond::respond};
-    respond(async move {
-        let admin = require_admin().await?;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         Ok(Me {
             email: admin.email,
             organization_name: admin.organization_name,

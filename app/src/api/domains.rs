@@ -53,9 +53,9 @@ pub(crate) mod ssr {
 
 #[server(endpoint = "list_domains")]
 pub async fn list_domains() -> Result<Vec<DomainSummary>, AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         let rows = sqlx::query!(
             r#"
             select d.id, d.name, d.server_type, d.last_synced_at,
@@ -72,7 +72,7 @@ pub async fn list_domains() -> Result<Vec<DomainSummary>, AppError> {
             "#,
             admin.organization_id
         )
-        .fetch_all(&state()?.pool)
+        .fetch_all(&req.state.pool)
         .await
         .or_internal("listing domains")?;
         rows.into_iter()
@@ -95,10 +95,10 @@ pub async fn list_domains() -> Result<Vec<DomainSummary>, AppError> {
 #[server(endpoint = "create_domain")]
 pub async fn create_domain(name: String, server_type: String) -> Result<Uuid, AppError> {
     use crate::error::FieldError;
-    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond, state, OrInternal};
+    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond, OrInternal};
     use roster_core::{DomainName, ServerType};
-    respond(async move {
-        let admin = require_admin().await?;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         let mut errors = Vec::new();
         let name = DomainName::parse(&name)
             .map_err(|e| errors.push(FieldError::new("name", e)))
@@ -109,7 +109,7 @@ pub async fn create_domain(name: String, server_type: String) -> Result<Uuid, Ap
         let (Some(name), Some(server_type)) = (name, server_type) else {
             return Err(AppError::Invalid(errors));
         };
-        let pool = state()?.pool;
+        let pool = req.state.pool.clone();
         let mut tx = pool.begin().await.or_internal("starting a transaction")?;
         let id = sqlx::query_scalar!(
             "insert into domains (organization_id, name, server_type) values ($1, $2, $3) returning id",
@@ -140,7 +140,7 @@ pub async fn create_domain(name: String, server_type: String) -> Result<Uuid, Ap
         .or_internal("creating a domain's sync settings")?;
         tx.commit().await.or_internal("committing a new domain")?;
         tracing::info!(organization_id = %admin.organization_id, domain_id = %id, domain = %name, "domain added");
-        leptos_axum::redirect(&format!("/domains/{id}"));
+        req.redirect(&format!("/domains/{id}"));
         Ok(id)
     })
     .await
@@ -148,20 +148,20 @@ pub async fn create_domain(name: String, server_type: String) -> Result<Uuid, Ap
 
 #[server(endpoint = "get_domain")]
 pub async fn get_domain(domain_id: Uuid) -> Result<DomainInfo, AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state};
-    respond(async move {
-        let admin = require_admin().await?;
-        ssr::load_domain(&state()?.pool, admin.organization_id, domain_id).await
+    use crate::ssr::{auth::require_admin, respond::respond};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        ssr::load_domain(&req.state.pool, admin.organization_id, domain_id).await
     })
     .await
 }
 
 #[server(endpoint = "set_server_type")]
 pub async fn set_server_type(domain_id: Uuid, server_type: String) -> Result<(), AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
     use roster_core::ServerType;
-    respond(async move {
-        let admin = require_admin().await?;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         let server_type =
             ServerType::parse(&server_type).map_err(|e| AppError::invalid("server_type", e))?;
         let updated = sqlx::query!(
@@ -170,7 +170,7 @@ pub async fn set_server_type(domain_id: Uuid, server_type: String) -> Result<(),
             domain_id,
             server_type.as_str()
         )
-        .execute(&state()?.pool)
+        .execute(&req.state.pool)
         .await
         .or_internal("changing a domain's server type")?;
         if updated.rows_affected() == 0 {
@@ -184,10 +184,10 @@ pub async fn set_server_type(domain_id: Uuid, server_type: String) -> Result<(),
 
 #[server(endpoint = "set_delivery_port")]
 pub async fn set_delivery_port(domain_id: Uuid, port: String) -> Result<(), AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
     use roster_core::DeliveryPort;
-    respond(async move {
-        let admin = require_admin().await?;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         let port = DeliveryPort::parse(&port).map_err(|e| AppError::invalid("port", e))?;
         let updated = sqlx::query!(
             "update domains set delivery_port = $3 where organization_id = $1 and id = $2",
@@ -195,7 +195,7 @@ pub async fn set_delivery_port(domain_id: Uuid, port: String) -> Result<(), AppE
             domain_id,
             i32::from(port.get())
         )
-        .execute(&state()?.pool)
+        .execute(&req.state.pool)
         .await
         .or_internal("changing a domain's delivery port")?;
         if updated.rows_affected() == 0 {

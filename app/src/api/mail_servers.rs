@@ -11,10 +11,10 @@ pub async fn list_mail_servers(
     #[server(default)] search: String,
 ) -> Result<Vec<MailServerRow>, AppError> {
     use crate::api::domains::ssr::load_domain;
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         load_domain(&pool, admin.organization_id, domain_id).await?;
         let pattern = format!("%{}%", like_escape(search.trim()));
         let rows = sqlx::query!(
@@ -49,11 +49,11 @@ pub async fn add_mail_server(
 ) -> Result<MailServerRow, AppError> {
     use crate::api::domains::ssr::load_domain;
     use crate::error::FieldError;
-    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond, state};
+    use crate::ssr::{auth::require_admin, db::map_db_error, respond::respond};
     use roster_core::{MailServerHost, Priority};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         load_domain(&pool, admin.organization_id, domain_id).await?;
         let mut errors = Vec::new();
         let host = MailServerHost::parse(&host)
@@ -79,7 +79,11 @@ pub async fn add_mail_server(
             map_db_error(
                 e,
                 "adding a mail server",
-                &[("mail_servers_host_key", "host", "This mail server is already in the list.")],
+                &[(
+                    "mail_servers_host_key",
+                    "host",
+                    "This mail server is already in the list.",
+                )],
             )
         })?;
         Ok(MailServerRow {
@@ -93,16 +97,16 @@ pub async fn add_mail_server(
 
 #[server(endpoint = "delete_mail_server")]
 pub async fn delete_mail_server(domain_id: Uuid, mail_server_id: Uuid) -> Result<(), AppError> {
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
         let deleted = sqlx::query!(
             "delete from mail_servers where organization_id = $1 and domain_id = $2 and id = $3",
             admin.organization_id,
             domain_id,
             mail_server_id
         )
-        .execute(&state()?.pool)
+        .execute(&req.state.pool)
         .await
         .or_internal("deleting a mail server")?;
         if deleted.rows_affected() == 0 {

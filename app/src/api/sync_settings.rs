@@ -9,10 +9,10 @@ use uuid::Uuid;
 #[server(endpoint = "get_sync_settings")]
 pub async fn get_sync_settings(domain_id: Uuid) -> Result<SyncSettings, AppError> {
     use crate::api::domains::ssr::load_domain;
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         load_domain(&pool, admin.organization_id, domain_id).await?;
         let row = sqlx::query!(
             r#"select auto_sync_enabled, times_per_day, notifications_enabled,
@@ -58,11 +58,11 @@ pub async fn save_auto_sync(
 ) -> Result<(), AppError> {
     use crate::api::domains::ssr::load_domain;
     use crate::error::FieldError;
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
     use roster_core::{ExcludePatterns, NotificationRecipients, SyncSchedule};
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         load_domain(&pool, admin.organization_id, domain_id).await?;
         let auto = auto_sync_enabled.is_some();
         let notify = notifications_enabled.is_some();
@@ -132,11 +132,11 @@ pub async fn save_operation_limits(
 ) -> Result<(), AppError> {
     use crate::api::domains::ssr::load_domain;
     use crate::error::FieldError;
-    use crate::ssr::{auth::require_admin, respond::respond, state, OrInternal};
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
     use roster_core::OperationLimit;
-    respond(async move {
-        let admin = require_admin().await?;
-        let pool = state()?.pool;
+    respond(|req| async move {
+        let admin = require_admin(&req).await?;
+        let pool = req.state.pool.clone();
         load_domain(&pool, admin.organization_id, domain_id).await?;
         let mut errors = Vec::new();
         let mut parse = |field: &str, input: &str| -> Option<i32> {

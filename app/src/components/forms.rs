@@ -49,13 +49,16 @@ pub fn FormError(
     #[prop(optional)] fields: &'static [&'static str],
 ) -> impl IntoView {
     move || {
-        error.get().and_then(|e| e.form_message(fields)).map(|message| {
-            view! {
-                <p class="form-error" role="alert">
-                    {message}
-                </p>
-            }
-        })
+        error
+            .get()
+            .and_then(|e| e.form_message(fields))
+            .map(|message| {
+                view! {
+                    <p class="form-error" role="alert">
+                        {message}
+                    </p>
+                }
+            })
     }
 }
 

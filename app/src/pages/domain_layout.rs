@@ -27,12 +27,20 @@ pub fn use_domain() -> DomainInfo {
 #[component]
 pub fn DomainLayout() -> impl IntoView {
     let params = use_params_map();
-    let domain_id = move || params.read().get("id").and_then(|s| Uuid::parse_str(&s).ok());
+    let domain_id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| Uuid::parse_str(&s).ok())
+    };
     let actions = DomainActions {
         set_server_type: ServerAction::new(),
         set_delivery_port: ServerAction::new(),
     };
     provide_context(actions);
+    // Taken now: after the resource's await the context may no longer be reachable.
+    #[cfg(feature = "ssr")]
+    let response = use_context::<leptos_axum::ResponseOptions>();
     let domain = Resource::new(
         move || {
             (
@@ -50,7 +58,10 @@ pub fn DomainLayout() -> impl IntoView {
     );
     view! {
         <Transition fallback=|| view! { <Sidebar /> <main id="main" class="content"><Loading /></main> }>
-            {move || Suspend::new(async move {
+            {move || {
+                #[cfg(feature = "ssr")]
+                let response = response.clone();
+                Suspend::new(async move {
                 match domain.await {
                     Ok(d) => {
                         provide_context(d.clone());
@@ -63,7 +74,7 @@ pub fn DomainLayout() -> impl IntoView {
                     }
                     Err(error) => {
                         #[cfg(feature = "ssr")]
-                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                        if let Some(response) = &response {
                             response.set_status(error.status());
                         }
                         view! {
@@ -72,7 +83,7 @@ pub fn DomainLayout() -> impl IntoView {
                         }.into_any()
                     }
                 }
-            })}
+            })}}
         </Transition>
     }
 }

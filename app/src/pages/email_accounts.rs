@@ -1,6 +1,8 @@
 //! Email Accounts: the domain's recipients, a page at a time, searchable by address or alias.
 
-use crate::api::accounts::{list_accounts, AddAccount, AddAlias, DeleteAccount, RemoveAlias, SetAccountKind};
+use crate::api::accounts::{
+    list_accounts, AddAccount, AddAlias, DeleteAccount, RemoveAlias, SetAccountKind,
+};
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
 use crate::components::forms::{action_error, FieldError, FormError, SubmitButton};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading, Time};
@@ -167,7 +169,9 @@ pub fn EmailAccountsPage() -> impl IntoView {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

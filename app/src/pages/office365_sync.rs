@@ -2,7 +2,9 @@
 //! forms, and the sync history.
 
 use crate::api::sync_settings::{get_sync_settings, SaveAutoSync, SaveOperationLimits};
-use crate::components::forms::{action_error, action_succeeded, FieldError, FormError, SavedNotice, SubmitButton};
+use crate::components::forms::{
+    action_error, action_succeeded, FieldError, FormError, SavedNotice, SubmitButton,
+};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::model::SyncSettings;
 use crate::pages::domain_layout::use_domain;
@@ -71,9 +73,17 @@ pub fn Office365SyncPage() -> impl IntoView {
 }
 
 #[component]
-fn AutoSyncForm(settings: SyncSettings, domain_id: Uuid, action: ServerAction<SaveAutoSync>) -> impl IntoView {
+fn AutoSyncForm(
+    settings: SyncSettings,
+    domain_id: Uuid,
+    action: ServerAction<SaveAutoSync>,
+) -> impl IntoView {
     let error = action_error(action);
-    let fields: &'static [&'static str] = &["times_per_day", "notification_recipients", "exclude_patterns"];
+    let fields: &'static [&'static str] = &[
+        "times_per_day",
+        "notification_recipients",
+        "exclude_patterns",
+    ];
     view! {
         <section class="panel" aria-labelledby="auto-title">
             <h2 id="auto-title">"Automatic Synchronization"</h2>
@@ -130,7 +140,11 @@ fn AutoSyncForm(settings: SyncSettings, domain_id: Uuid, action: ServerAction<Sa
 }
 
 #[component]
-fn LimitsForm(settings: SyncSettings, domain_id: Uuid, action: ServerAction<SaveOperationLimits>) -> impl IntoView {
+fn LimitsForm(
+    settings: SyncSettings,
+    domain_id: Uuid,
+    action: ServerAction<SaveOperationLimits>,
+) -> impl IntoView {
     let error = action_error(action);
     let limits = [
         (LimitKind::AccountAdd, settings.account_add_limit, "Most email accounts one sync may add."),
@@ -143,7 +157,13 @@ fn LimitsForm(settings: SyncSettings, domain_id: Uuid, action: ServerAction<Save
             "Limit of total number of operations on the combined list of email accounts and aliases. If this number is exceeded, the sync operation will be stopped and no changes will be applied.",
         ),
     ];
-    let fields: &'static [&'static str] = &["account_add_limit", "account_delete_limit", "alias_add_limit", "alias_delete_limit", "total_limit"];
+    let fields: &'static [&'static str] = &[
+        "account_add_limit",
+        "account_delete_limit",
+        "alias_add_limit",
+        "alias_delete_limit",
+        "total_limit",
+    ];
     view! {
         <section class="panel" aria-labelledby="limits-title">
             <h2 id="limits-title">"Operations Limit"</h2>

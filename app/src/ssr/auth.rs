@@ -1,14 +1,12 @@
 //! Sessions and passwords. A session is a random 32-byte token in an HttpOnly cookie; the
 //! database keeps only its SHA-256, with the admin and organization it belongs to.
 
-use super::{internal, state, OrInternal};
+use super::{internal, OrInternal, Request};
 use crate::error::AppError;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use http::header::{COOKIE, SET_COOKIE};
 use http::HeaderValue;
-use leptos::prelude::use_context;
-use leptos_axum::ResponseOptions;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -26,9 +24,9 @@ pub struct SignedIn {
     pub organization_name: String,
 }
 
-fn session_token_from_request() -> Option<String> {
-    let parts = use_context::<http::request::Parts>()?;
-    parts
+fn session_token_from_request(req: &Request) -> Option<String> {
+    req.parts
+        .as_ref()?
         .headers
         .get_all(COOKIE)
         .iter()
@@ -44,9 +42,9 @@ fn token_hash(token: &str) -> Vec<u8> {
 }
 
 /// The signed-in admin, or `Unauthorized`.
-pub async fn require_admin() -> Result<SignedIn, AppError> {
-    let token = session_token_from_request().ok_or(AppError::Unauthorized)?;
-    let pool = state()?.pool;
+pub async fn require_admin(req: &Request) -> Result<SignedIn, AppError> {
+    let token = session_token_from_request(req).ok_or(AppError::Unauthorized)?;
+    let pool = &req.state.pool;
     let row = sqlx::query!(
         r#"
         select s.admin_id, s.organization_id, a.email, o.name as organization_name
@@ -57,7 +55,7 @@ pub async fn require_admin() -> Result<SignedIn, AppError> {
         "#,
         token_hash(&token)
     )
-    .fetch_optional(&pool)
+    .fetch_optional(pool)
     .await
     .or_internal("looking up the session")?;
     let row = row.ok_or(AppError::Unauthorized)?;
@@ -70,8 +68,12 @@ pub async fn require_admin() -> Result<SignedIn, AppError> {
 }
 
 /// Starts a session for the admin and sets its cookie on the response.
-pub async fn start_session(organization_id: Uuid, admin_id: Uuid) -> Result<(), AppError> {
-    let state = state()?;
+pub async fn start_session(
+    req: &Request,
+    organization_id: Uuid,
+    admin_id: Uuid,
+) -> Result<(), AppError> {
+    let state = &req.state;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
@@ -91,17 +93,20 @@ pub async fn start_session(organization_id: Uuid, admin_id: Uuid) -> Result<(), 
         .execute(&state.pool)
         .await
         .or_internal("removing expired sessions")?;
-    set_cookie(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        state.session_ttl.num_seconds(),
-        if state.secure_cookies { "; Secure" } else { "" }
-    ))
+    set_cookie(
+        req,
+        &format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            state.session_ttl.num_seconds(),
+            if state.secure_cookies { "; Secure" } else { "" }
+        ),
+    )
 }
 
 /// Ends the current session, if any, and clears its cookie.
-pub async fn end_session() -> Result<(), AppError> {
-    let state = state()?;
-    if let Some(token) = session_token_from_request() {
+pub async fn end_session(req: &Request) -> Result<(), AppError> {
+    let state = &req.state;
+    if let Some(token) = session_token_from_request(req) {
         sqlx::query!(
             "delete from sessions where token_hash = $1",
             token_hash(&token)
@@ -110,14 +115,19 @@ pub async fn end_session() -> Result<(), AppError> {
         .await
         .or_internal("ending a session")?;
     }
-    set_cookie(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        if state.secure_cookies { "; Secure" } else { "" }
-    ))
+    set_cookie(
+        req,
+        &format!(
+            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            if state.secure_cookies { "; Secure" } else { "" }
+        ),
+    )
 }
 
-fn set_cookie(value: &str) -> Result<(), AppError> {
-    let response = use_context::<ResponseOptions>()
+fn set_cookie(req: &Request, value: &str) -> Result<(), AppError> {
+    let response = req
+        .response
+        .as_ref()
         .ok_or_else(|| internal(anyhow::anyhow!("ResponseOptions missing from context")))?;
     let value = HeaderValue::from_str(value).or_internal("building the session cookie")?;
     response.append_header(SET_COOKIE, value);

@@ -28,10 +28,62 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The state the server provided; its absence is a wiring bug, reported as internal.
-pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>()
-        .ok_or_else(|| internal(anyhow::anyhow!("AppState is missing from the Leptos context")))
+/// Everything a server function needs from its request, taken from the Leptos context
+/// before the first `.await`: the reactive owner that holds the context is not guaranteed
+/// to be current again once the function has been suspended on a multi-threaded runtime.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub state: AppState,
+    pub parts: Option<http::request::Parts>,
+    pub response: Option<leptos_axum::ResponseOptions>,
+}
+
+impl Request {
+    /// Captures the request from the context; call it synchronously, before any `.await`.
+    pub fn capture() -> Result<Request, AppError> {
+        let state = use_context::<AppState>().ok_or_else(|| {
+            internal(anyhow::anyhow!(
+                "AppState is missing from the Leptos context"
+            ))
+        })?;
+        Ok(Request {
+            state,
+            parts: use_context::<http::request::Parts>(),
+            response: use_context::<leptos_axum::ResponseOptions>(),
+        })
+    }
+
+    /// Whether the browser posted a plain HTML form (JavaScript off).
+    pub fn accepts_html(&self) -> bool {
+        self.parts.as_ref().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        })
+    }
+
+    /// Sends the browser to `path` after this call, as `leptos_axum::redirect` does: a real
+    /// redirect for a plain form post, a hint the hydrated app follows otherwise.
+    pub fn redirect(&self, path: &str) {
+        let Some(response) = &self.response else {
+            return;
+        };
+        let Ok(location) = http::HeaderValue::from_str(path) else {
+            tracing::warn!(path, "cannot redirect to a path that is not a valid header");
+            return;
+        };
+        response.insert_header(http::header::LOCATION, location);
+        if self.accepts_html() {
+            response.set_status(http::StatusCode::FOUND);
+        } else {
+            response.insert_header(
+                http::HeaderName::from_static(leptos::server_fn::redirect::REDIRECT_HEADER),
+                http::HeaderValue::from_static(""),
+            );
+        }
+    }
 }
 
 /// Logs `err` with its whole cause chain under a fresh reference and returns the error the

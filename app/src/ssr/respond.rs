@@ -1,31 +1,29 @@
-//! The last step of every server function: set the HTTP status for errors and, for a plain
-//! HTML form post (no JavaScript), send the browser back to the form with the error in the URL
-//! so the page can show it.
+//! The frame of every server function: capture the request, run the body, then set the HTTP
+//! status for errors and, for a plain HTML form post (no JavaScript), send the browser back to
+//! the form with the error in the URL so the page can show it.
 
+use super::Request;
 use crate::error::AppError;
-use http::header::{ACCEPT, LOCATION, REFERER};
+use http::header::{LOCATION, REFERER};
 use http::{HeaderValue, Method, StatusCode};
-use leptos::prelude::use_context;
 use leptos::server_fn::error::ServerFnUrlError;
-use leptos_axum::ResponseOptions;
+use std::future::Future;
 
-/// Runs a server function body and reports its outcome to the HTTP layer.
-pub async fn respond<T>(
-    body: impl std::future::Future<Output = Result<T, AppError>>,
-) -> Result<T, AppError> {
-    let result = body.await;
-    let (Some(parts), Some(response)) = (
-        use_context::<http::request::Parts>(),
-        use_context::<ResponseOptions>(),
-    ) else {
+/// Runs a server function body with its request and reports the outcome to the HTTP layer.
+pub async fn respond<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let req = match Request::capture() {
+        Ok(req) => req,
+        Err(err) => return Err(err),
+    };
+    let result = body(req.clone()).await;
+    let (Some(parts), Some(response)) = (&req.parts, &req.response) else {
         return result;
     };
-    let plain_form_post = parts.method == Method::POST
-        && parts
-            .headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
+    let plain_form_post = parts.method == Method::POST && req.accepts_html();
     let referer = parts
         .headers
         .get(REFERER)
@@ -36,7 +34,10 @@ pub async fn respond<T>(
         (Err(err), true, Some(mut referer)) => {
             ServerFnUrlError::<AppError>::strip_error_info(&mut referer);
             let url = ServerFnUrlError::new(parts.uri.path(), err.clone()).to_url(&referer);
-            if let Some(value) = url.ok().and_then(|u| HeaderValue::from_str(u.as_str()).ok()) {
+            if let Some(value) = url
+                .ok()
+                .and_then(|u| HeaderValue::from_str(u.as_str()).ok())
+            {
                 response.insert_header(LOCATION, value);
                 response.set_status(StatusCode::SEE_OTHER);
             }
@@ -44,8 +45,8 @@ pub async fn respond<T>(
         (Err(err), _, _) => response.set_status(err.status()),
         (Ok(_), true, Some(mut referer)) => {
             // Back to the form, without the error of an earlier attempt. A server function that
-            // redirected elsewhere has set its own Location, which the handler keeps.
-            if !has_location(&response) {
+            // redirected elsewhere has set its own Location, which is kept.
+            if !has_location(response) {
                 ServerFnUrlError::<AppError>::strip_error_info(&mut referer);
                 if let Ok(value) = HeaderValue::from_str(&referer) {
                     response.insert_header(LOCATION, value);
@@ -58,7 +59,7 @@ pub async fn respond<T>(
     result
 }
 
-fn has_location(response: &ResponseOptions) -> bool {
+fn has_location(response: &leptos_axum::ResponseOptions) -> bool {
     response
         .0
         .read()

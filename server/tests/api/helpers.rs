@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
 use roster_server::{operator, startup};
 use serde::de::DeserializeOwned;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -17,7 +18,21 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
-    _shutdown: oneshot::Sender<()>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TestApp {
+    /// Stops the server and waits for it, so its connections are closed before the test's
+    /// database is dropped.
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
+        }
+    }
 }
 
 /// An admin's HTTP client, with its own cookie jar.
@@ -32,32 +47,49 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, false).await
 }
 
+/// Starts the real app on a random port. It runs on its own multi-threaded runtime, as in
+/// production (`#[sqlx::test]` gives the test a single-threaded one), with its own pool on the
+/// test's fresh database.
 pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let options = LeptosOptions::builder()
-        .output_name("roster")
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .build();
-    let state = AppState {
-        pool: pool.clone(),
-        secure_cookies,
-        session_ttl: chrono::Duration::hours(1),
-    };
-    let (tx, rx) = oneshot::channel::<()>();
-    let router = startup::router(state, options);
-    tokio::spawn(async move {
-        startup::serve(listener, router, async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
+    let connect_options = pool.connect_options().as_ref().clone();
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let server_pool = PgPoolOptions::new()
+                .max_connections(5)
+                .connect_lazy_with(connect_options);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            address_tx.send(listener.local_addr().unwrap()).unwrap();
+            let options = LeptosOptions::builder()
+                .output_name("roster")
+                .site_root("target/site")
+                .site_pkg_dir("pkg")
+                .build();
+            let state = AppState {
+                pool: server_pool.clone(),
+                secure_cookies,
+                session_ttl: chrono::Duration::hours(1),
+            };
+            startup::serve(listener, startup::router(state, options), async move {
+                let _ = shutdown_rx.await;
+            })
+            .await
+            .unwrap();
+            server_pool.close().await;
+        });
     });
+    let address = format!("http://{}", address_rx.recv().unwrap());
     TestApp {
         address,
         pool,
-        _shutdown: tx,
+        shutdown: Some(shutdown_tx),
+        server: Some(server),
     }
 }
 
@@ -72,7 +104,11 @@ pub fn new_client() -> reqwest::Client {
 impl TestApp {
     /// A fresh organization with one admin, not signed in yet.
     pub async fn create_org(&self, name: &str) -> (String, Uuid) {
-        let email = format!("admin-{}@{}.example", Uuid::new_v4().simple(), name.to_lowercase());
+        let email = format!(
+            "admin-{}@{}.example",
+            Uuid::new_v4().simple(),
+            name.to_lowercase()
+        );
         let created = operator::create_organization(
             &self.pool,
             &OrganizationName::parse(name).unwrap(),
@@ -88,8 +124,19 @@ impl TestApp {
     pub async fn admin(&self, org: &str) -> Admin {
         let (email, organization_id) = self.create_org(org).await;
         let client = new_client();
-        let res = post(&client, &self.address, "login", &[("email", &email), ("password", PASSWORD)]).await;
-        assert_eq!(res.status(), StatusCode::OK, "sign-in failed: {}", res.text().await.unwrap());
+        let res = post(
+            &client,
+            &self.address,
+            "login",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "sign-in failed: {}",
+            res.text().await.unwrap()
+        );
         Admin {
             email,
             organization_id,
@@ -168,13 +215,20 @@ impl Admin {
     }
 
     pub async fn create_domain(&self, name: &str, server_type: &str) -> Uuid {
-        self.ok("create_domain", &[("name", name), ("server_type", server_type)]).await
+        self.ok(
+            "create_domain",
+            &[("name", name), ("server_type", server_type)],
+        )
+        .await
     }
 }
 
 /// A domain name no other test uses.
 pub fn unique_domain(prefix: &str) -> String {
-    format!("{prefix}-{}.example", &Uuid::new_v4().simple().to_string()[..10])
+    format!(
+        "{prefix}-{}.example",
+        &Uuid::new_v4().simple().to_string()[..10]
+    )
 }
 
 pub fn fields(errors: &[app::error::FieldError]) -> Vec<&str> {

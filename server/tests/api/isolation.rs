@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::helpers::{spawn_app, unique_domain};
-use app::model::{AccountRow, AccountsPage, AdminRow, DomainInfo, DomainSummary, MailServerRow, SyncSettings};
+use app::model::{
+    AccountRow, AccountsPage, AdminRow, DomainInfo, DomainSummary, MailServerRow, SyncSettings,
+};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 use std::collections::BTreeSet;
@@ -13,43 +15,127 @@ use std::collections::BTreeSet;
 /// Public by design: signing in, and signing out (harmless without a session).
 const PUBLIC: &[&str] = &["login", "logout"];
 
-
 #[sqlx::test(migrations = "../migrations")]
 async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     let app = spawn_app(pool).await;
     let a = app.admin("Alpha").await;
     let name = unique_domain("alpha");
     let domain = a.create_domain(&name, "office365").await.to_string();
-    let server: MailServerRow = a.ok("add_mail_server", &[("domain_id", &domain), ("host", "mx.alpha.example"), ("priority", "10")]).await;
-    let account: AccountRow = a.ok("add_account", &[("domain_id", &domain), ("local_part", "info"), ("kind", "mailbox"), ("aliases", "hello")]).await;
+    let server: MailServerRow = a
+        .ok(
+            "add_mail_server",
+            &[
+                ("domain_id", &domain),
+                ("host", "mx.alpha.example"),
+                ("priority", "10"),
+            ],
+        )
+        .await;
+    let account: AccountRow = a
+        .ok(
+            "add_account",
+            &[
+                ("domain_id", &domain),
+                ("local_part", "info"),
+                ("kind", "mailbox"),
+                ("aliases", "hello"),
+            ],
+        )
+        .await;
     let alias = account.aliases[0].clone();
     let (server, account) = (server.id.to_string(), account.id.to_string());
 
     // Valid arguments for every function that takes an organization's ids: all of them A's.
     let scoped: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("get_domain", vec![("domain_id", &domain)]),
-        ("set_server_type", vec![("domain_id", &domain), ("server_type", "on_premise")]),
-        ("set_delivery_port", vec![("domain_id", &domain), ("port", "2525")]),
+        (
+            "set_server_type",
+            vec![("domain_id", &domain), ("server_type", "on_premise")],
+        ),
+        (
+            "set_delivery_port",
+            vec![("domain_id", &domain), ("port", "2525")],
+        ),
         ("list_mail_servers", vec![("domain_id", &domain)]),
-        ("add_mail_server", vec![("domain_id", &domain), ("host", "mx2.alpha.example"), ("priority", "20")]),
-        ("delete_mail_server", vec![("domain_id", &domain), ("mail_server_id", &server)]),
+        (
+            "add_mail_server",
+            vec![
+                ("domain_id", &domain),
+                ("host", "mx2.alpha.example"),
+                ("priority", "20"),
+            ],
+        ),
+        (
+            "delete_mail_server",
+            vec![("domain_id", &domain), ("mail_server_id", &server)],
+        ),
         ("list_accounts", vec![("domain_id", &domain)]),
-        ("add_account", vec![("domain_id", &domain), ("local_part", "intruder"), ("kind", "mailbox")]),
-        ("add_alias", vec![("domain_id", &domain), ("account_id", &account), ("alias", "intruder")]),
-        ("remove_alias", vec![("domain_id", &domain), ("account_id", &account), ("alias", &alias)]),
-        ("set_account_kind", vec![("domain_id", &domain), ("account_id", &account), ("kind", "distribution_list")]),
-        ("delete_account", vec![("domain_id", &domain), ("account_id", &account)]),
+        (
+            "add_account",
+            vec![
+                ("domain_id", &domain),
+                ("local_part", "intruder"),
+                ("kind", "mailbox"),
+            ],
+        ),
+        (
+            "add_alias",
+            vec![
+                ("domain_id", &domain),
+                ("account_id", &account),
+                ("alias", "intruder"),
+            ],
+        ),
+        (
+            "remove_alias",
+            vec![
+                ("domain_id", &domain),
+                ("account_id", &account),
+                ("alias", &alias),
+            ],
+        ),
+        (
+            "set_account_kind",
+            vec![
+                ("domain_id", &domain),
+                ("account_id", &account),
+                ("kind", "distribution_list"),
+            ],
+        ),
+        (
+            "delete_account",
+            vec![("domain_id", &domain), ("account_id", &account)],
+        ),
         ("get_sync_settings", vec![("domain_id", &domain)]),
-        ("save_auto_sync", vec![("domain_id", &domain), ("times_per_day", "4"), ("auto_sync_enabled", "on")]),
-        ("save_operation_limits", vec![("domain_id", &domain), ("total_limit", "1")]),
+        (
+            "save_auto_sync",
+            vec![
+                ("domain_id", &domain),
+                ("times_per_day", "4"),
+                ("auto_sync_enabled", "on"),
+            ],
+        ),
+        (
+            "save_operation_limits",
+            vec![("domain_id", &domain), ("total_limit", "1")],
+        ),
     ];
     // Functions that only ever touch the caller's own organization; checked further down.
     let own: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("me", vec![]),
         ("list_admins", vec![]),
-        ("add_admin", vec![("email", "new@beta.example"), ("password", "a long enough password")]),
+        (
+            "add_admin",
+            vec![
+                ("email", "new@beta.example"),
+                ("password", "a long enough password"),
+            ],
+        ),
         ("list_domains", vec![]),
-        ("create_domain", vec![("name", "fresh.example"), ("server_type", "office365")]),
+        (
+            "create_domain",
+            vec![("name", "fresh.example"), ("server_type", "office365")],
+        ),
     ];
 
     // The table covers every registered server function.
@@ -62,23 +148,37 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
         .map(|(n, _)| (*n).to_owned())
         .chain(PUBLIC.iter().map(|n| (*n).to_owned()))
         .collect();
-    assert_eq!(registered, covered, "every server function needs a row in this test");
+    assert_eq!(
+        registered, covered,
+        "every server function needs a row in this test"
+    );
 
     // Anonymous: 401 from everything but the public ones.
     let anonymous = app.anonymous();
     for (name, form) in scoped.iter().chain(own.iter()) {
         let res = anonymous.raw(name, form).await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{name} answered an anonymous call");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "{name} answered an anonymous call"
+        );
     }
 
     // Another organization's admin: A's things are not found, and stay as they were.
     let b = app.admin("Beta").await;
     for (name, form) in &scoped {
         let res = b.raw(name, form).await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{name} let organization B reach A's data");
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{name} let organization B reach A's data"
+        );
     }
     let info: DomainInfo = a.ok("get_domain", &[("domain_id", &domain)]).await;
-    assert_eq!((info.server_type, info.delivery_port), (roster_core::ServerType::Office365, 25));
+    assert_eq!(
+        (info.server_type, info.delivery_port),
+        (roster_core::ServerType::Office365, 25)
+    );
     let servers: Vec<MailServerRow> = a.ok("list_mail_servers", &[("domain_id", &domain)]).await;
     assert_eq!(servers.len(), 1);
     let accounts: AccountsPage = a.ok("list_accounts", &[("domain_id", &domain)]).await;
@@ -92,11 +192,23 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     let b_domains: Vec<DomainSummary> = b.ok("list_domains", &[]).await;
     assert!(b_domains.is_empty());
     let b_admins: Vec<AdminRow> = b.ok("list_admins", &[]).await;
-    assert_eq!(b_admins.iter().map(|a| a.email.clone()).collect::<Vec<_>>(), vec![b.email.clone()]);
+    assert_eq!(
+        b_admins.iter().map(|a| a.email.clone()).collect::<Vec<_>>(),
+        vec![b.email.clone()]
+    );
 
     // And the page of A's domain is a 404 for B.
-    let res = b.client.get(format!("{}/domains/{domain}", app.address)).header("accept", "text/html").send().await.unwrap();
+    let res = b
+        .client
+        .get(format!("{}/domains/{domain}", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body = res.text().await.unwrap();
-    assert!(!body.contains(&name), "the page must not reveal A's domain name");
+    assert!(
+        !body.contains(&name),
+        "the page must not reveal A's domain name"
+    );
 }

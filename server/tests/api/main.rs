@@ -7,4 +7,5 @@ mod domains;
 mod helpers;
 mod isolation;
 mod no_js_forms;
+mod pages;
 mod settings;

@@ -22,21 +22,46 @@ async fn a_plain_form_post_redirects_back_with_the_error(pool: PgPool) {
             .body(body)
             .send()
     };
-    let res = post("create_domain", "name=not+a+domain&server_type=office365".to_owned()).await.unwrap();
+    let res = post(
+        "create_domain",
+        "name=not+a+domain&server_type=office365".to_owned(),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let location = res.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let location = res
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(location.starts_with(&referer), "{location}");
     assert!(location.contains("__err="), "{location}");
 
     // The page it returns to shows the message at the field.
-    let page = admin.client.get(&location).header("accept", "text/html").send().await.unwrap();
+    let page = admin
+        .client
+        .get(&location)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Enter the full domain name"), "the error is shown on the form");
+    assert!(
+        html.contains("Enter the full domain name"),
+        "the error is shown on the form"
+    );
 
     // Success goes where the function says: the new domain's page.
     let name = unique_domain("nojs");
-    let res = post("create_domain", format!("name={name}&server_type=office365")).await.unwrap();
+    let res = post(
+        "create_domain",
+        format!("name={name}&server_type=office365"),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
     let location = res.headers().get("location").unwrap().to_str().unwrap();
     assert!(location.starts_with("/domains/"), "{location}");
@@ -57,7 +82,12 @@ async fn signing_in_without_javascript(pool: PgPool) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(res.headers().get("location").unwrap(), "/domains");
-    let page = client.get(format!("{}/domains", app.address)).header("accept", "text/html").send().await.unwrap();
+    let page = client
+        .get(format!("{}/domains", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("Add domain"));
 }
