@@ -82,6 +82,34 @@ test('adds accounts with aliases and refuses addresses in use', async ({ page, l
   await expect(page.getByText(`bob@${domain}`)).toHaveCount(0);
 });
 
+test('searches accounts by address or alias', async ({ page, login }) => {
+  const domain = uniqueDomain('find');
+  await signIn(page, login);
+  await openAccounts(page, domain);
+  const main = page.getByRole('main');
+  await expect(await submitAccount(page, 'henry', 'sales')).toBeHidden();
+  await expect(await submitAccount(page, 'irene', 'support')).toBeHidden();
+  await expect(page.getByRole('status').filter({ hasText: 'accounts' })).toHaveText('2 accounts');
+
+  const search = main.getByLabel('Search by address or alias');
+  await search.fill('SALES');
+  await main.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/[?&]q=SALES/);
+  await expect(page.getByRole('status').filter({ hasText: 'account' })).toHaveText('1 account');
+  await expect(rowWith(main, `henry@${domain}`)).toBeVisible();
+  await expect(rowWith(main, `irene@${domain}`)).toHaveCount(0);
+
+  await search.fill('irene');
+  await search.press('Enter');
+  await expect(rowWith(main, `irene@${domain}`)).toBeVisible();
+  await expect(rowWith(main, `henry@${domain}`)).toHaveCount(0);
+
+  await search.fill('nobody-here');
+  await search.press('Enter');
+  await expect(main.getByRole('cell', { name: 'No account matches your search.' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'accounts' })).toHaveText('0 accounts');
+});
+
 test('deletes an account through its confirmation', async ({ page, login }) => {
   const domain = uniqueDomain('del');
   await signIn(page, login);
@@ -138,4 +166,35 @@ test('the Edit dialog adds and removes an alias', async ({ page, login }) => {
   await page.reload();
   await hydrated(page);
   await expect(aliases).toHaveText('—');
+});
+
+// KNOWN BUG (marked test.fail until it is fixed; remove the test.fail() line then): the Edit
+// dialog lives inside its table row, and every alias action (success or not) reloads the list
+// and renders the rows anew, so the open dialog closes. A refused alias is therefore not
+// explained at the "New alias" field where it was typed: the dialog vanishes, what was typed is
+// lost, and the message shows above the table instead (the field's own message is only seen
+// when the dialog is opened again).
+test('a refused alias is explained in the open Edit dialog', async ({ page, login }) => {
+  test.fail(true, 'Known bug: the Edit dialog closes after any alias action, so its field error is never seen');
+  const domain = uniqueDomain('alias');
+  await signIn(page, login);
+  await openAccounts(page, domain);
+  const main = page.getByRole('main');
+  await expect(await submitAccount(page, 'frank', '')).toBeHidden();
+  await expect(await submitAccount(page, 'grace', '')).toBeHidden();
+  // The list has been reloaded (its rows are new): only now open a row's dialog.
+  await expect(rowWith(main, `grace@${domain}`)).toBeVisible();
+
+  const edit = page.getByRole('dialog', { name: `Edit frank@${domain}` });
+  await rowWith(main, `frank@${domain}`).getByRole('button', { name: `Edit frank@${domain}` }).click();
+  await expect(edit).toBeVisible();
+  const newAlias = edit.getByLabel('New alias');
+  await newAlias.fill('grace');
+  await edit.getByRole('button', { name: 'Add alias' }).click();
+  // The message is shown somewhere at once (today: above the table) ...
+  await expect(main.getByRole('alert').filter({ hasText: `Already in use by an account or alias: grace@${domain}.` }).first()).toBeVisible();
+  // ... but it belongs in the dialog, at the field, with the input kept for correcting it.
+  await expect(edit).toBeVisible({ timeout: 3_000 });
+  await expect(await fieldError(newAlias)).toContainText(`Already in use by an account or alias: grace@${domain}.`);
+  await expect(newAlias).toHaveValue('grace');
 });

@@ -213,3 +213,28 @@ test('the delivery port can be changed', async ({ page, login }) => {
   await page.getByRole('button', { name: 'Edit delivery port' }).click();
   await expect(dialog.getByLabel('Port')).toHaveValue('2525');
 });
+
+// KNOWN BUG without JavaScript (marked test.fail in the no-javascript project until it is
+// fixed): a form inside a dialog that the server refuses comes back as a page reload with the
+// error in the URL (__path/__err), but the dialog (a popover) is closed after the reload, so
+// its field message is hidden inside it and nothing else on the page says what went wrong.
+// The same happens to "Add an email account" and the other dialogs.
+test('a refused mail server says why, with or without JavaScript @nojs', async ({ page, login }, testInfo) => {
+  test.fail(
+    testInfo.project.use.javaScriptEnabled === false,
+    'Known bug: without JavaScript the error of a dialog form is hidden in the closed dialog',
+  );
+  await signIn(page, login);
+  await addDomain(page, uniqueDomain(), 'On Premise/Hosted Exchange or Other');
+  await hydrated(page);
+  const servers = page.getByRole('region', { name: 'Mail servers' });
+  await servers.getByRole('button', { name: 'Add', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add a mail server' });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel('Host name or IP address').fill('-bad');
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(servers.getByRole('cell', { name: /No mail servers yet/ })).toBeVisible();
+  await expect(
+    page.getByRole('alert').filter({ hasText: '“-bad” is not allowed' }),
+  ).toBeVisible({ timeout: 5_000 });
+});

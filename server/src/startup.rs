@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool> {
@@ -47,6 +48,11 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(TraceLayer::new_for_http())
+        // No request may hold a connection forever, least of all during shutdown.
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .with_state(leptos_options)
 }
 

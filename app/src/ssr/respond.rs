@@ -43,15 +43,13 @@ where
             }
         }
         (Err(err), _, _) => response.set_status(err.status()),
-        (Ok(_), true, Some(mut referer)) => {
-            // Back to the form, without the error of an earlier attempt. A server function that
-            // redirected elsewhere has set its own Location, which is kept.
-            if !has_location(response) {
-                ServerFnUrlError::<AppError>::strip_error_info(&mut referer);
-                if let Ok(value) = HeaderValue::from_str(&referer) {
-                    response.insert_header(LOCATION, value);
-                    response.set_status(StatusCode::SEE_OTHER);
-                }
+        // Back to the form, without the error of an earlier attempt. A server function that
+        // redirected elsewhere has set its own Location, which is kept.
+        (Ok(_), true, Some(mut referer)) if !has_location(response) => {
+            ServerFnUrlError::<AppError>::strip_error_info(&mut referer);
+            if let Ok(value) = HeaderValue::from_str(&referer) {
+                response.insert_header(LOCATION, value);
+                response.set_status(StatusCode::SEE_OTHER);
             }
         }
         _ => {}

@@ -76,12 +76,21 @@ pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
                 secure_cookies,
                 session_ttl: chrono::Duration::hours(1),
             };
-            startup::serve(listener, startup::router(state, options), async move {
-                let _ = shutdown_rx.await;
-            })
-            .await
-            .unwrap();
-            server_pool.close().await;
+            let (grace_tx, grace_rx) = oneshot::channel::<()>();
+            let server = tokio::spawn(startup::serve(
+                listener,
+                startup::router(state, options),
+                async move {
+                    let _ = grace_rx.await;
+                },
+            ));
+            let _ = shutdown_rx.await;
+            let _ = grace_tx.send(());
+            // A client connection whose tasks live on the (now blocked) test runtime may never
+            // close by itself: don't wait for it forever.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server).await;
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(5), server_pool.close()).await;
         });
     });
     let address = format!("http://{}", address_rx.recv().unwrap());
@@ -96,6 +105,8 @@ pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        // A stuck request fails the test with a message instead of hanging the suite.
+        .timeout(std::time::Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

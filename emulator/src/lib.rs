@@ -1,0 +1,150 @@
+//! An in-memory emulator of the Microsoft identity platform and Microsoft Graph, limited to
+//! what Roster uses: admin consent, client-credentials tokens and the directory reads
+//! (users, groups, members, contacts, organization, delta), with Microsoft's errors,
+//! paging and throttling.
+//!
+//! Roster's connector talks to it unchanged by pointing its login and Graph base URLs at the
+//! emulator's one base URL. Tests start it in-process with [`spawn`] and set the scene through
+//! [`RunningEmulator::state`] or the control API under `/_emulator/`.
+
+pub mod changes;
+pub mod config;
+pub mod control;
+pub mod counters;
+mod edit;
+pub mod faults;
+pub mod generate;
+pub mod graph;
+mod html;
+pub mod identity;
+pub mod model;
+mod names;
+pub mod state;
+pub mod tenant;
+pub mod tokens;
+
+pub use config::EmulatorConfig;
+pub use faults::FaultConfig;
+pub use generate::GenerateSpec;
+pub use model::TenantFile;
+pub use state::{EmulatorState, TenantSummary};
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The state shared by all handlers.
+pub type SharedState = Arc<EmulatorState>;
+
+/// The whole emulator as an axum router: identity, Graph and the control API on one origin.
+pub fn router(state: SharedState) -> Router {
+    Router::new()
+        .merge(identity::routes())
+        .merge(graph::routes())
+        .merge(control::routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            microsoft_surface,
+        ))
+        .with_state(state)
+}
+
+/// Counts requests to the Microsoft surfaces and adds the configured latency.
+async fn microsoft_surface(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if !path.starts_with("/_emulator/") {
+        state.counters().hit(counters::path_kind(&path));
+        let latency = state.faults().config().latency_ms;
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+    }
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    response
+}
+
+/// An emulator serving in the background of this process.
+pub struct RunningEmulator {
+    base_url: String,
+    addr: SocketAddr,
+    state: SharedState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningEmulator {
+    /// `http://127.0.0.1:PORT`: the login base URL and the Graph base URL alike.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Direct access to tenants, consent, tokens, faults and counters.
+    pub fn state(&self) -> &SharedState {
+        &self.state
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Builds the state from `config`, binds `config.addr` (port 0 = any free port) and serves in
+/// a background task. The socket is bound before this returns, so requests can follow at once.
+pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
+    let state = Arc::new(EmulatorState::new(&config)?);
+    let listener = TcpListener::bind(config.addr).await?;
+    serve(listener, state)
+}
+
+/// Serves an existing state on a bound listener in a background task.
+pub fn serve(listener: TcpListener, state: SharedState) -> anyhow::Result<RunningEmulator> {
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningEmulator {
+        base_url: format!("http://{addr}"),
+        addr,
+        state,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
