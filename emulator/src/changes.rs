@@ -92,8 +92,9 @@ impl ChangeLog {
         epoch == self.epoch && seq >= self.valid_from && seq <= self.seq
     }
 
-    /// Make every delta token issued so far unusable (`syncStateNotFound`).
+    /// Make every delta token issued so far unusable (`syncStateNotFound`): a new epoch.
     pub fn invalidate_tokens(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
         self.valid_from = self.seq;
         self.entries.clear();
     }
@@ -121,9 +122,9 @@ mod tests {
             .collect();
         assert_eq!(ids, vec!["1", "2"]);
         assert!(log.can_replay(7, 2));
-        log.invalidate_tokens();
-        assert!(!log.can_replay(7, 2));
-        assert!(log.can_replay(7, 5));
         assert!(!log.can_replay(8, 5));
+        log.invalidate_tokens();
+        assert!(!log.can_replay(7, 5));
+        assert!(log.can_replay(8, 5));
     }
 }

@@ -92,7 +92,7 @@ impl Faults {
         }
         self.seen += 1;
         let n = self.seen;
-        let throttle = (c.throttle_every > 0 && n % c.throttle_every == 0)
+        let throttle = (c.throttle_every > 0 && n.is_multiple_of(c.throttle_every))
             || (c.throttle_probability > 0.0 && self.rng.gen_bool(c.throttle_probability.min(1.0)));
         if throttle {
             return Some(Fault::Throttle {
@@ -100,7 +100,7 @@ impl Faults {
             });
         }
         let c = &self.config;
-        let unavailable = (c.unavailable_every > 0 && n % c.unavailable_every == 0)
+        let unavailable = (c.unavailable_every > 0 && n.is_multiple_of(c.unavailable_every))
             || (c.unavailable_probability > 0.0
                 && self.rng.gen_bool(c.unavailable_probability.min(1.0)));
         unavailable.then(|| Fault::Unavailable {

@@ -18,7 +18,6 @@ pub mod graph;
 mod html;
 pub mod identity;
 pub mod model;
-mod names;
 pub mod state;
 pub mod tenant;
 pub mod tokens;

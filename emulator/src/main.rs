@@ -69,7 +69,31 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
+    let config = config_from(Cli::parse())?;
+    let emulator = roster_m365_emulator::spawn(config).await?;
+    let base = emulator.base_url().to_string();
+    println!("m365-emulator listening on {base}");
+    println!("  consent: {base}/{{tenant}}/v2.0/adminconsent   token: {base}/{{tenant}}/oauth2/v2.0/token");
+    println!("  graph:   {base}/v1.0/   control: {base}/_emulator/");
+    for t in emulator.state().summaries() {
+        println!(
+            "tenant {} \"{}\" domains {} — {} users, {} groups, {} contacts, consented: {}, admin: {}",
+            t.id,
+            t.display_name,
+            t.verified_domains.join(", "),
+            t.users,
+            t.groups,
+            t.contacts,
+            t.consented,
+            t.admins.first().map(String::as_str).unwrap_or("-")
+        );
+    }
+    tokio::signal::ctrl_c().await?;
+    emulator.shutdown().await
+}
+
+/// Turns the command line into an emulator config (reading the tenant files).
+fn config_from(cli: Cli) -> anyhow::Result<EmulatorConfig> {
     let mut config = EmulatorConfig::new(cli.client_id, cli.client_secret);
     config.addr = cli.addr;
     config.token_ttl = Duration::from_secs(cli.token_ttl);
@@ -107,24 +131,51 @@ async fn main() -> anyhow::Result<()> {
             ..defaults
         });
     }
-    let emulator = roster_m365_emulator::spawn(config).await?;
-    let base = emulator.base_url().to_string();
-    println!("m365-emulator listening on {base}");
-    println!("  consent: {base}/{{tenant}}/v2.0/adminconsent   token: {base}/{{tenant}}/oauth2/v2.0/token");
-    println!("  graph:   {base}/v1.0/   control: {base}/_emulator/");
-    for t in emulator.state().summaries() {
-        println!(
-            "tenant {} \"{}\" domains {} — {} users, {} groups, {} contacts, consented: {}, admin: {}",
-            t.id,
-            t.display_name,
-            t.verified_domains.join(", "),
-            t.users,
-            t.groups,
-            t.contacts,
-            t.consented,
-            t.admins.first().map(String::as_str).unwrap_or("-")
-        );
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
     }
-    tokio::signal::ctrl_c().await?;
-    emulator.shutdown().await
+
+    #[test]
+    fn documented_command_line_parses() {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/contoso.json");
+        let cli = Cli::try_parse_from([
+            "m365-emulator",
+            "--addr",
+            "127.0.0.1:4010",
+            "--client-id",
+            "app",
+            "--client-secret",
+            "s",
+            "--tenant-file",
+            fixture,
+            "--users",
+            "20",
+            "--groups",
+            "3",
+            "--domains",
+            "a.example,b.example",
+            "--seed",
+            "4",
+            "--token-ttl",
+            "60",
+            "--auto-consent",
+        ])
+        .unwrap();
+        let config = config_from(cli).unwrap();
+        assert_eq!(config.tenant_files.len(), 1);
+        assert_eq!(config.generate[0].domains, vec!["a.example", "b.example"]);
+        assert_eq!(config.token_ttl, Duration::from_secs(60));
+        assert!(config.auto_consent);
+        assert!(!format!("{config:?}").contains("\"s\""));
+    }
 }

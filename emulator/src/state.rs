@@ -30,6 +30,8 @@ pub struct Consent {
 #[derive(Debug, Default)]
 pub struct Directory {
     pub tenants: BTreeMap<String, Tenant>,
+    /// Tenant ids in the order they were first loaded ("the first tenant").
+    order: Vec<String>,
     consents: HashMap<String, Consent>,
 }
 
@@ -57,13 +59,22 @@ impl Directory {
                 )));
             }
         }
+        if !self.tenants.contains_key(&tenant.id) {
+            self.order.push(tenant.id.clone());
+        }
         self.tenants.insert(tenant.id.clone(), tenant);
         Ok(())
     }
 
     pub fn remove(&mut self, id: &str) -> Option<Tenant> {
         self.consents.remove(id);
+        self.order.retain(|t| t != id);
         self.tenants.remove(id)
+    }
+
+    /// Tenant ids in load order.
+    pub fn ids(&self) -> &[String] {
+        &self.order
     }
 
     pub fn consent(&self, tenant_id: &str) -> Option<&Consent> {
@@ -199,7 +210,7 @@ impl EmulatorState {
 
     pub fn summaries(&self) -> Vec<TenantSummary> {
         let dir = self.directory();
-        dir.tenants.keys().map(|id| summarize(&dir, id)).collect()
+        dir.ids().iter().map(|id| summarize(&dir, id)).collect()
     }
 
     pub fn summary(&self, key: &str) -> Option<TenantSummary> {

@@ -29,7 +29,7 @@ pub async fn list(
     let tenant = ctx.tenant(&dir)?;
     let (items, next) = page_of(&tenant.contacts, after.as_deref(), top, |_| true);
     let value = items.iter().map(|c| contact_json(c, &sel)).collect();
-    let count = q.wants_count().then(|| tenant.contacts.len());
+    let count = q.wants_count().then_some(tenant.contacts.len());
     Ok(page(
         &ctx, &q, "contacts", "contacts", &sel, value, next, count,
     ))

@@ -51,20 +51,23 @@ impl RequestMeta {
     }
 
     pub fn error(&self, status: StatusCode, code: &str, message: impl Into<String>) -> GraphError {
-        GraphError {
+        GraphError(Box::new(Details {
             status,
             code: code.to_string(),
             message: message.into(),
             headers: Vec::new(),
             meta: self.clone(),
             throttle_shape: false,
-        }
+        }))
     }
 }
 
-/// An error answered by Graph.
+/// An error answered by Graph (boxed: it travels in `Result`s).
 #[derive(Debug)]
-pub struct GraphError {
+pub struct GraphError(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
@@ -75,8 +78,16 @@ pub struct GraphError {
 
 impl GraphError {
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+        self.0.headers.push((name, value.into()));
         self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0.code
     }
 
     /// 429 TooManyRequests with `Retry-After`, in the shape of the real sample.
@@ -88,16 +99,17 @@ impl GraphError {
                 "Please retry again later.",
             )
             .with_header(axum::http::header::RETRY_AFTER, retry_after);
-        e.throttle_shape = true;
+        e.0.throttle_shape = true;
         e
     }
 
     fn body(&self) -> String {
-        let m = &self.meta;
-        let result = if self.throttle_shape {
-            let status = self.status.as_u16().to_string();
+        let d = &self.0;
+        let m = &d.meta;
+        let result = if d.throttle_shape {
+            let status = d.status.as_u16().to_string();
             serde_json::to_string(&json!({"error": {
-                "code": self.code,
+                "code": d.code,
                 "innerError": {
                     "code": status,
                     "date": m.date,
@@ -105,13 +117,13 @@ impl GraphError {
                     "request-id": m.request_id,
                     "status": status,
                 },
-                "message": self.message,
+                "message": d.message,
             }}))
         } else {
             serde_json::to_string(&Body {
                 error: Inner {
-                    code: &self.code,
-                    message: &self.message,
+                    code: &d.code,
+                    message: &d.message,
                     inner_error: InnerError {
                         date: &m.date,
                         request_id: &m.request_id,
@@ -149,14 +161,15 @@ struct InnerError<'a> {
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
         let body = self.body();
-        let mut response = (self.status, body).into_response();
+        let d = *self.0;
+        let mut response = (d.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        self.meta.stamp(headers);
-        for (name, value) in self.headers {
+        d.meta.stamp(headers);
+        for (name, value) in d.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(name, v);
             }

@@ -29,7 +29,7 @@ pub async fn list(
     let tenant = ctx.tenant(&dir)?;
     let (items, next) = page_of(&tenant.users, after.as_deref(), top, |_| true);
     let value = items.iter().map(|u| user_json(u, &sel)).collect();
-    let count = q.wants_count().then(|| tenant.users.len());
+    let count = q.wants_count().then_some(tenant.users.len());
     Ok(page(&ctx, &q, "users", "users", &sel, value, next, count))
 }
 

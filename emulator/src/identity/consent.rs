@@ -56,7 +56,7 @@ pub async fn consent_page(
 ) -> Response {
     let checked = match check(&state, &tenant, &req) {
         Ok(c) => c,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     if let Some(bad) = bad_scope(&checked.scope) {
         return redirect(
@@ -89,7 +89,7 @@ pub async fn consent_decision(
     };
     let checked = match check(&state, &form.tenant, &req) {
         Ok(c) => c,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let st = checked.state.as_deref();
     if form.decision != "accept" {
@@ -156,11 +156,11 @@ fn check(
     state: &EmulatorState,
     tenant_key: &str,
     req: &ConsentRequest,
-) -> Result<Checked, Response> {
+) -> Result<Checked, Box<Response>> {
     let key = tenant_key.trim().to_ascii_lowercase();
     let client_id = req.client_id.as_deref().unwrap_or("").trim();
     if key == "common" || key == "consumers" {
-        return Err(error_page(
+        return Err(boxed_page(
             StatusCode::BAD_REQUEST,
             90130,
             &format!("Application '{client_id}' is not supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint."),
@@ -171,12 +171,12 @@ fn check(
     }
     let dir = state.directory();
     let tenants: Vec<String> = if key == "organizations" {
-        dir.tenants.keys().cloned().collect()
+        dir.ids().to_vec()
     } else {
         match dir.resolve(&key) {
             Some(t) => vec![t.id.clone()],
             None => {
-                return Err(error_page(
+                return Err(boxed_page(
                     StatusCode::BAD_REQUEST,
                     90002,
                     &format!("Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
@@ -192,7 +192,7 @@ fn check(
                 .map(|t| t.display_name.clone())
                 .unwrap_or_default()
         };
-        return Err(error_page(
+        return Err(boxed_page(
             StatusCode::BAD_REQUEST,
             700016,
             &format!("Application with identifier '{client_id}' was not found in the directory '{directory}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
@@ -204,7 +204,7 @@ fn check(
     }
     let registered = &state.settings.redirect_uris;
     if !registered.is_empty() && !registered.iter().any(|r| r == &redirect_uri) {
-        return Err(error_page(
+        return Err(boxed_page(
             StatusCode::BAD_REQUEST,
             50011,
             &format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'."),
@@ -251,8 +251,12 @@ fn scope_error(bad: &str, state: Option<&str>) -> Vec<(&'static str, String)> {
     params
 }
 
-fn missing(name: &str) -> Response {
-    error_page(
+fn boxed_page(status: StatusCode, code: u32, message: &str) -> Box<Response> {
+    Box::new(error_page(status, code, message))
+}
+
+fn missing(name: &str) -> Box<Response> {
+    boxed_page(
         StatusCode::BAD_REQUEST,
         900144,
         &format!("The request body must contain the following parameter: '{name}'."),

@@ -54,6 +54,13 @@ fn issue(
 ) -> Result<Response, AadError> {
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
     let field = |name: &str| form.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let special = matches!(
+        tenant_key.to_ascii_lowercase().as_str(),
+        "common" | "organizations" | "consumers"
+    );
+    if !special && state.directory().resolve(tenant_key).is_none() {
+        return Err(tenant_not_found(tenant_key));
+    }
     let grant_type = field("grant_type").ok_or_else(|| missing("grant_type"))?;
     if grant_type != "client_credentials" {
         return Err(AadError::new(
@@ -63,10 +70,7 @@ fn issue(
             format!("The app requested an unsupported grant type '{grant_type}'."),
         ));
     }
-    if matches!(
-        tenant_key.to_ascii_lowercase().as_str(),
-        "common" | "organizations" | "consumers"
-    ) {
+    if special {
         return Err(AadError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -84,16 +88,9 @@ fn issue(
         .or_else(|| field("client_id"))
         .ok_or_else(|| missing("client_id"))?;
     let dir = state.directory();
-    let tenant = dir.resolve(tenant_key).ok_or_else(|| {
-        AadError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            format!(
-                "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-            ),
-        )
-    })?;
+    let tenant = dir
+        .resolve(tenant_key)
+        .ok_or_else(|| tenant_not_found(tenant_key))?;
     let consent = dir
         .consent(&tenant.id)
         .filter(|_| client_id == state.settings.client_id)
@@ -111,7 +108,12 @@ fn issue(
     let secret = basic
         .as_ref()
         .map(|(_, s)| s.as_str())
-        .or_else(|| field("client_secret"))
+        // Secrets are compared as sent, spaces included.
+        .or_else(|| {
+            form.get("client_secret")
+                .map(String::as_str)
+                .filter(|s| !s.is_empty())
+        })
         .ok_or_else(|| {
             AadError::new(
                 StatusCode::UNAUTHORIZED,
@@ -171,6 +173,17 @@ fn check_scope(scope: &str) -> Result<(), AadError> {
         }
     }
     Ok(())
+}
+
+fn tenant_not_found(tenant_key: &str) -> AadError {
+    AadError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        90002,
+        format!(
+            "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+        ),
+    )
 }
 
 fn missing(name: &str) -> AadError {

@@ -7,24 +7,22 @@
 //! `syncStateNotFound` (410 Gone with a `Location` to start over, or 400 if so configured).
 //! As in Graph, a group with many members spreads over several pages: merge by id.
 
+mod rounds;
+
+use rounds::{changes_page, full_page};
+
 use super::context::GraphCtx;
 use super::error::GraphError;
-use super::paging::{page_of, PageBody};
-use super::project::{group_json, user_json, Obj, Selection, GROUP_PROPS, USER_PROPS};
+use super::paging::PageBody;
+use super::project::{Selection, GROUP_PROPS, USER_PROPS};
 use super::query::GraphQuery;
-use crate::changes::{Change, RemovalReason};
-use crate::model::ObjectKind;
 use crate::state::EmulatorState;
-use crate::tenant::Tenant;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
 use std::sync::Arc;
 
 /// Members listed per group object in one page of a full round.
@@ -112,11 +110,10 @@ fn delta(
             "$top", "$orderby", "$expand", "$filter", "$search", "$count",
         ],
     )?;
-    let (props, type_name): (&[&str], &str) = match coll {
-        Collection::Users => (USER_PROPS, "microsoft.graph.user"),
-        Collection::Groups => (GROUP_PROPS, "microsoft.graph.group"),
+    let (allowed, type_name): (&[&[&str]], &str) = match coll {
+        Collection::Users => (&[USER_PROPS], "microsoft.graph.user"),
+        Collection::Groups => (&[GROUP_PROPS, &["members"]], "microsoft.graph.group"),
     };
-    let allowed: &[&[&str]] = &[props, &["members"]];
     let dir = state.directory();
     let tenant = ctx.tenant(&dir)?;
     let now = unix_now();
@@ -213,207 +210,6 @@ fn delta(
         value,
     };
     Ok(ctx.json(&body))
-}
-
-fn full_page(
-    tenant: &Tenant,
-    coll: Collection,
-    sel: &Selection,
-    to: u64,
-    after: Option<&str>,
-    moff: usize,
-    size: usize,
-) -> (Vec<Obj>, Pos) {
-    let mut value = Vec::new();
-    match coll {
-        Collection::Users => {
-            let (items, next) = page_of(&tenant.users, after, size, |_| true);
-            value.extend(items.iter().map(|u| user_json(u, sel)));
-            let pos = match next {
-                Some(a) => Pos::Full {
-                    to,
-                    after: Some(a),
-                    moff: 0,
-                },
-                None => Pos::Done { seq: to },
-            };
-            (value, pos)
-        }
-        Collection::Groups => {
-            let start = match after {
-                Some(a) if moff > 0 => Bound::Included(a),
-                Some(a) => Bound::Excluded(a),
-                None => Bound::Unbounded,
-            };
-            let mut last: Option<&String> = None;
-            for (id, g) in tenant.groups.range::<str, _>((start, Bound::Unbounded)) {
-                if value.len() == size {
-                    return (
-                        value,
-                        Pos::Full {
-                            to,
-                            after: last.cloned(),
-                            moff: 0,
-                        },
-                    );
-                }
-                let skip = if Some(id.as_str()) == after { moff } else { 0 };
-                let mut obj = group_json(g, sel);
-                let mut rest = 0;
-                if sel.wants_members() {
-                    let members: Vec<&String> = g.members.iter().skip(skip).collect();
-                    let chunk = members.len().min(MEMBERS_PER_OBJECT);
-                    rest = members.len() - chunk;
-                    if chunk > 0 {
-                        let list = members[..chunk]
-                            .iter()
-                            .map(|m| {
-                                member_ref(tenant.kind_of(m).unwrap_or(ObjectKind::User), m, false)
-                            })
-                            .collect();
-                        obj.0
-                            .push(("members@delta", serde_json::Value::Array(list)));
-                    }
-                }
-                value.push(obj);
-                if rest > 0 {
-                    return (
-                        value,
-                        Pos::Full {
-                            to,
-                            after: Some(id.clone()),
-                            moff: skip + MEMBERS_PER_OBJECT,
-                        },
-                    );
-                }
-                last = Some(id);
-            }
-            (value, Pos::Done { seq: to })
-        }
-    }
-}
-
-fn changes_page(
-    tenant: &Tenant,
-    coll: Collection,
-    sel: &Selection,
-    from: u64,
-    to: u64,
-    off: usize,
-    size: usize,
-) -> (Vec<Obj>, Pos) {
-    let changed = changed_objects(tenant, coll, from, to);
-    let value = changed
-        .iter()
-        .skip(off)
-        .take(size)
-        .filter_map(|(id, removed)| {
-            let current = match coll {
-                Collection::Users => tenant.users.get(id).map(|u| user_json(u, sel)),
-                Collection::Groups => tenant.groups.get(id).map(|g| {
-                    let mut obj = group_json(g, sel);
-                    if sel.wants_members() {
-                        let deltas = member_changes(tenant, id, from, to);
-                        if !deltas.is_empty() {
-                            obj.0
-                                .push(("members@delta", serde_json::Value::Array(deltas)));
-                        }
-                    }
-                    obj
-                }),
-            };
-            match (current, removed) {
-                (Some(obj), _) => Some(obj),
-                (None, Some(reason)) => Some(Obj(vec![
-                    ("id", json!(id)),
-                    ("@removed", json!({"reason": reason.as_str()})),
-                ])),
-                // Deleted after this round began: the next round reports it.
-                (None, None) => None,
-            }
-        })
-        .collect();
-    let pos = if off + size < changed.len() {
-        Pos::Changes {
-            from,
-            to,
-            off: off + size,
-        }
-    } else {
-        Pos::Done { seq: to }
-    };
-    (value, pos)
-}
-
-/// The objects of a collection touched in `(from, to]`, in order of first change, with the
-/// removal reason when the last word on them was a removal.
-fn changed_objects(
-    tenant: &Tenant,
-    coll: Collection,
-    from: u64,
-    to: u64,
-) -> Vec<(String, Option<RemovalReason>)> {
-    let wanted = match coll {
-        Collection::Users => ObjectKind::User,
-        Collection::Groups => ObjectKind::Group,
-    };
-    let mut order: Vec<String> = Vec::new();
-    let mut removed: HashMap<String, Option<RemovalReason>> = HashMap::new();
-    let mut touch = |id: &str, reason: Option<Option<RemovalReason>>| {
-        if !removed.contains_key(id) {
-            order.push(id.to_string());
-            removed.insert(id.to_string(), None);
-        }
-        if let (Some(r), Some(slot)) = (reason, removed.get_mut(id)) {
-            *slot = r;
-        }
-    };
-    for change in tenant.changes.between(from, to) {
-        match change {
-            Change::Upserted { kind, id } if *kind == wanted => touch(id, Some(None)),
-            Change::Removed { kind, id, reason } if *kind == wanted => {
-                touch(id, Some(Some(*reason)))
-            }
-            Change::Membership { group, .. } if wanted == ObjectKind::Group => touch(group, None),
-            _ => {}
-        }
-    }
-    order
-        .into_iter()
-        .map(|id| {
-            let r = removed.get(&id).copied().flatten();
-            (id, r)
-        })
-        .collect()
-}
-
-/// `members@delta` for one group over `(from, to]`: the net change per member.
-fn member_changes(tenant: &Tenant, group_id: &str, from: u64, to: u64) -> Vec<serde_json::Value> {
-    let mut net: BTreeMap<&str, (ObjectKind, bool)> = BTreeMap::new();
-    for change in tenant.changes.between(from, to) {
-        if let Change::Membership {
-            group,
-            member,
-            member_kind,
-            added,
-        } = change
-        {
-            if group == group_id {
-                net.insert(member, (*member_kind, *added));
-            }
-        }
-    }
-    net.into_iter()
-        .map(|(id, (kind, added))| member_ref(kind, id, !added))
-        .collect()
-}
-
-fn member_ref(kind: ObjectKind, id: &str, removed: bool) -> serde_json::Value {
-    if removed {
-        json!({"@odata.type": kind.odata_type(), "id": id, "@removed": {"reason": "deleted"}})
-    } else {
-        json!({"@odata.type": kind.odata_type(), "id": id})
-    }
 }
 
 /// `syncStateNotFound`: 410 Gone with a `Location` to start over, or 400 if so configured.
