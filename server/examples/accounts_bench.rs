@@ -23,11 +23,11 @@ async fn main() -> Result<()> {
     let admin_options = PgConnectOptions::from_str(&base)?;
     let db = format!("roster_bench_{}", std::process::id());
     let mut admin_conn = admin_options.connect().await?;
-    sqlx::query(&format!("create database {db}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db}")))
         .execute(&mut admin_conn)
         .await?;
     let result = run(admin_options.clone().database(&db)).await;
-    sqlx::query(&format!("drop database {db} with (force)"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("drop database {db} with (force)")))
         .execute(&mut admin_conn)
         .await?;
     admin_conn.close().await?;

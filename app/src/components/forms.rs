@@ -87,3 +87,20 @@ pub fn SubmitButton(
         </button>
     }
 }
+
+/// Counts the action's successful runs. Lists refetch on this rather than on the action's
+/// version, so a refused form is not re-rendered: what the admin typed stays, next to the
+/// message, and an open dialog stays open.
+pub fn successes<S>(action: ServerAction<S>) -> Signal<usize>
+where
+    S: ServerFn<Error = AppError> + Send + Sync + Clone + 'static,
+    S::Output: Send + Sync + Clone + 'static,
+{
+    let count = RwSignal::new(0usize);
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_))) {
+            count.update(|c| *c += 1);
+        }
+    });
+    count.into()
+}

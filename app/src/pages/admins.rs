@@ -1,7 +1,7 @@
 //! The organization's admins, and adding another one.
 
 use crate::api::admins::{list_admins, AddAdmin};
-use crate::components::forms::{
+use crate::components::forms::{successes, 
     action_error, action_succeeded, FieldError, FormError, SavedNotice, SubmitButton,
 };
 use crate::components::layout::Page;
@@ -13,7 +13,8 @@ use leptos_meta::Title;
 pub fn AdminsPage() -> impl IntoView {
     let add = ServerAction::<AddAdmin>::new();
     let error = action_error(add);
-    let admins = Resource::new(move || add.version().get(), |_| list_admins());
+    let added = successes(add);
+    let admins = Resource::new(move || added.get(), |_| list_admins());
     view! {
         <Title text="Admins" />
         <Page>

@@ -3,6 +3,7 @@
 //! the menu follows the type at once.
 
 use crate::api::domains::{get_domain, SetDeliveryPort, SetServerType};
+use crate::components::forms::successes;
 use crate::components::layout::Sidebar;
 use crate::components::status::{ErrorPanel, Loading};
 use crate::error::AppError;
@@ -41,12 +42,14 @@ pub fn DomainLayout() -> impl IntoView {
     // Taken now: after the resource's await the context may no longer be reachable.
     #[cfg(feature = "ssr")]
     let response = use_context::<leptos_axum::ResponseOptions>();
+    let type_saved = successes(actions.set_server_type);
+    let port_saved = successes(actions.set_delivery_port);
     let domain = Resource::new(
         move || {
             (
                 domain_id(),
-                actions.set_server_type.version().get(),
-                actions.set_delivery_port.version().get(),
+                type_saved.get(),
+                port_saved.get(),
             )
         },
         |(id, _, _)| async move {

@@ -4,7 +4,7 @@ use crate::api::accounts::{
     list_accounts, AddAccount, AddAlias, DeleteAccount, RemoveAlias, SetAccountKind,
 };
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
-use crate::components::forms::{action_error, FieldError, FormError, SubmitButton};
+use crate::components::forms::{successes, action_error, FieldError, FormError, SubmitButton};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading, Time};
 use crate::model::{AccountKind, AccountRow, AccountSource};
 use crate::pages::domain_layout::use_domain;
@@ -44,17 +44,20 @@ pub fn EmailAccountsPage() -> impl IntoView {
     });
     let query = use_query_map();
     let q = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
+    let changes = [
+        successes(add),
+        successes(actions.add_alias),
+        successes(actions.remove_alias),
+        successes(actions.set_kind),
+        successes(actions.delete),
+    ];
     let accounts = Resource::new(
         move || {
             (
                 q("q").unwrap_or_default(),
                 q("after"),
                 q("before"),
-                add.version().get(),
-                actions.add_alias.version().get(),
-                actions.remove_alias.version().get(),
-                actions.set_kind.version().get(),
-                actions.delete.version().get(),
+                changes.iter().map(|s| s.get()).sum::<usize>(),
             )
         },
         move |(search, after, before, ..)| list_accounts(domain_id, search, after, before),

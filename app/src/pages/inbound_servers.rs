@@ -2,7 +2,7 @@
 
 use crate::api::mail_servers::{list_mail_servers, AddMailServer, DeleteMailServer};
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
-use crate::components::forms::{action_error, FieldError, FormError, SubmitButton};
+use crate::components::forms::{successes, action_error, FieldError, FormError, SubmitButton};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::pages::domain_layout::{use_domain, DomainActions};
 use leptos::prelude::*;
@@ -103,8 +103,10 @@ fn MailServers() -> impl IntoView {
     let delete_error = action_error(delete);
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
+    let added = successes(add);
+    let deleted = successes(delete);
     let servers = Resource::new(
-        move || (search(), add.version().get(), delete.version().get()),
+        move || (search(), added.get(), deleted.get()),
         move |(q, _, _)| list_mail_servers(domain_id, q),
     );
     Effect::new(move |_| {

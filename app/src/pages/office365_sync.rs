@@ -2,7 +2,7 @@
 //! forms, and the sync history.
 
 use crate::api::sync_settings::{get_sync_settings, SaveAutoSync, SaveOperationLimits};
-use crate::components::forms::{
+use crate::components::forms::{successes, 
     action_error, action_succeeded, FieldError, FormError, SavedNotice, SubmitButton,
 };
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
@@ -29,8 +29,10 @@ pub fn Office365SyncPage() -> impl IntoView {
     }
     let save_auto = ServerAction::<SaveAutoSync>::new();
     let save_limits = ServerAction::<SaveOperationLimits>::new();
+    let auto_saved = successes(save_auto);
+    let limits_saved = successes(save_limits);
     let settings = Resource::new(
-        move || (save_auto.version().get(), save_limits.version().get()),
+        move || (auto_saved.get(), limits_saved.get()),
         move |_| get_sync_settings(domain_id),
     );
     view! {
