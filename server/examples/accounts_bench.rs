@@ -27,9 +27,11 @@ async fn main() -> Result<()> {
         .execute(&mut admin_conn)
         .await?;
     let result = run(admin_options.clone().database(&db)).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("drop database {db} with (force)")))
-        .execute(&mut admin_conn)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {db} with (force)"
+    )))
+    .execute(&mut admin_conn)
+    .await?;
     admin_conn.close().await?;
     result
 }

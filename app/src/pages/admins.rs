@@ -1,8 +1,8 @@
 //! The organization's admins, and adding another one.
 
 use crate::api::admins::{list_admins, AddAdmin};
-use crate::components::forms::{successes, 
-    action_error, action_succeeded, FieldError, FormError, SavedNotice, SubmitButton,
+use crate::components::forms::{
+    action_error, action_succeeded, successes, FieldError, FormError, SavedNotice, SubmitButton,
 };
 use crate::components::layout::Page;
 use crate::components::status::{ErrorPanel, Loading, Time};

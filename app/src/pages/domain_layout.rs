@@ -45,13 +45,7 @@ pub fn DomainLayout() -> impl IntoView {
     let type_saved = successes(actions.set_server_type);
     let port_saved = successes(actions.set_delivery_port);
     let domain = Resource::new(
-        move || {
-            (
-                domain_id(),
-                type_saved.get(),
-                port_saved.get(),
-            )
-        },
+        move || (domain_id(), type_saved.get(), port_saved.get()),
         |(id, _, _)| async move {
             match id {
                 Some(id) => get_domain(id).await,

@@ -4,7 +4,7 @@ use crate::api::accounts::{
     list_accounts, AddAccount, AddAlias, DeleteAccount, RemoveAlias, SetAccountKind,
 };
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
-use crate::components::forms::{successes, action_error, FieldError, FormError, SubmitButton};
+use crate::components::forms::{action_error, successes, FieldError, FormError, SubmitButton};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading, Time};
 use crate::model::{AccountKind, AccountRow, AccountSource};
 use crate::pages::domain_layout::use_domain;

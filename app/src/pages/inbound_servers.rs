@@ -2,7 +2,7 @@
 
 use crate::api::mail_servers::{list_mail_servers, AddMailServer, DeleteMailServer};
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
-use crate::components::forms::{successes, action_error, FieldError, FormError, SubmitButton};
+use crate::components::forms::{action_error, successes, FieldError, FormError, SubmitButton};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::pages::domain_layout::{use_domain, DomainActions};
 use leptos::prelude::*;

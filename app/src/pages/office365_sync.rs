@@ -2,8 +2,8 @@
 //! forms, and the sync history.
 
 use crate::api::sync_settings::{get_sync_settings, SaveAutoSync, SaveOperationLimits};
-use crate::components::forms::{successes, 
-    action_error, action_succeeded, FieldError, FormError, SavedNotice, SubmitButton,
+use crate::components::forms::{
+    action_error, action_succeeded, successes, FieldError, FormError, SavedNotice, SubmitButton,
 };
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::model::SyncSettings;
