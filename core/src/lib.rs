@@ -1,20 +1,27 @@
 //! Roster's domain, free of any web framework: parsed value types ("parse,
 //! don't validate") for customer domains, recipient addresses, exclude
-//! patterns, sync limits and schedules, delivery settings and names. Every
+//! patterns, sync limits and schedules, delivery settings and names; and the
+//! directory connectors ([`directory`], [`microsoft`]) that read recipients. Every
 //! error's `Display` is a sentence an admin can read next to a form field.
 
 mod macros;
 
+pub mod directory;
 pub mod domain_name;
 pub mod email_address;
 pub mod exclude_pattern;
 pub mod inbound;
 pub mod limits;
+pub mod microsoft;
 pub mod names;
 pub mod recipients;
 pub mod schedule;
 pub mod server_type;
 
+pub use directory::{
+    AccountKind, ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage,
+    DirectoryPager, DomainRules,
+};
 pub use domain_name::{DomainName, DomainNameError, MAX_DOMAIN_NAME_LENGTH, MAX_LABEL_LENGTH};
 pub use email_address::{
     EmailAddress, EmailAddressError, LocalPart, MAX_EMAIL_ADDRESS_LENGTH, MAX_LOCAL_PART_LENGTH,

@@ -1,0 +1,189 @@
+//! Directory connectors: reading a customer's recipients (mailboxes, aliases, distribution
+//! lists with their members) from the directory they live in.
+//!
+//! Every connector (Microsoft 365 now, LDAP and Google Workspace later) sits behind the small
+//! [`Directory`] trait: it can test its connection, and it hands out the directory one
+//! [`DirectoryPage`] at a time through a [`DirectoryPager`], so a tenant of 100,000 users is
+//! never held in memory at once. Pages hold source-neutral [`DirectoryObject`]s; the pure
+//! functions of [`normalize`] turn them into the [`DirectoryAccount`]s Roster stores for one
+//! customer domain.
+
+mod error;
+pub mod normalize;
+
+pub use error::{DirectoryError, MicrosoftDetail};
+pub use normalize::{normalize, normalize_page, primary_address, ProxyAddress};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{DisplayName, DomainName, EmailAddress, ExcludePatterns};
+
+/// How many accounts a connection test shows.
+pub const CONNECTION_TEST_SAMPLE: usize = 10;
+
+/// A connector to one customer's directory (a Microsoft 365 tenant, an LDAP server, …).
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Signs in and reads the first page of users and of groups; returns the first
+    /// [`CONNECTION_TEST_SAMPLE`] accounts exactly as Roster would store them under `rules`.
+    async fn test_connection(&self, rules: &DomainRules) -> Result<ConnectionTest, DirectoryError>;
+
+    /// Starts a full read. Nothing is requested until the first [`DirectoryPager::next_page`].
+    fn pages(&self) -> Box<dyn DirectoryPager>;
+}
+
+/// The pages of one full read of a directory, in order.
+#[async_trait]
+pub trait DirectoryPager: Send {
+    /// The next page, or `None` when the directory has been read to the end.
+    async fn next_page(&mut self) -> Result<Option<DirectoryPage>, DirectoryError>;
+}
+
+/// Which of Roster's domains the accounts are for, and which addresses never to sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRules {
+    pub domain: DomainName,
+    pub exclude: ExcludePatterns,
+}
+
+impl DomainRules {
+    pub fn new(domain: DomainName) -> DomainRules {
+        DomainRules {
+            domain,
+            exclude: ExcludePatterns::new(),
+        }
+    }
+
+    pub fn with_exclude(mut self, exclude: ExcludePatterns) -> DomainRules {
+        self.exclude = exclude;
+        self
+    }
+}
+
+/// One page of directory objects as the directory sent them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryPage {
+    pub objects: Vec<DirectoryObject>,
+}
+
+/// A recipient object of a directory, in a source-neutral form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryObject {
+    /// The directory's id for the object (Entra object id, LDAP objectGUID, …).
+    pub external_id: String,
+    pub kind: ObjectKind,
+    pub display_name: Option<String>,
+    /// The object's main mail address, if any.
+    pub mail: Option<String>,
+    /// Exchange-style addresses: `SMTP:` primary, `smtp:` secondary, and other types
+    /// (`X500:`, `SIP:`, …) that are not mail addresses.
+    pub proxy_addresses: Vec<String>,
+    /// For groups: members, nested groups flattened; empty for other objects.
+    pub members: Vec<DirectoryMember>,
+}
+
+/// What kind of object a [`DirectoryObject`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    /// A user: a person's, shared or room mailbox, or a user without mailbox.
+    User { account_enabled: bool, guest: bool },
+    /// A group: distribution list, mail-enabled security group, Microsoft 365 group, or a
+    /// security group without mail.
+    Group {
+        mail_enabled: bool,
+        security_enabled: bool,
+        unified: bool,
+    },
+    /// An external contact (orgContact).
+    Contact,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryMember {
+    pub external_id: String,
+    pub kind: MemberKind,
+    /// The member's primary address (any domain), if it has one.
+    pub address: Option<EmailAddress>,
+}
+
+/// What kind of object a group member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberKind {
+    User,
+    Group,
+    Contact,
+    /// A device, service principal or other object that receives no mail.
+    Other,
+}
+
+/// What a directory account is in Roster (stored as `mailbox` / `distribution_list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// A user's mailbox (personal, shared or room).
+    Mailbox,
+    /// A distribution list, mail-enabled security group or Microsoft 365 group.
+    DistributionList,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Mailbox => "mailbox",
+            AccountKind::DistributionList => "distribution_list",
+        }
+    }
+}
+
+/// A recipient as Roster stores it for one domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryAccount {
+    /// The directory's id for the object.
+    pub external_id: String,
+    /// The address in the domain (the primary one when that is in the domain).
+    pub address: EmailAddress,
+    /// Other addresses in the domain, sorted, without duplicates or excluded ones.
+    pub aliases: Vec<EmailAddress>,
+    pub kind: AccountKind,
+    pub display_name: DisplayName,
+    /// For distribution lists: the addresses of the members (nested lists flattened; users
+    /// and contacts with an address, in any domain), sorted and without duplicates.
+    pub members: Vec<EmailAddress>,
+}
+
+/// What a connection test found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionTest {
+    /// The first accounts (at most [`CONNECTION_TEST_SAMPLE`]), users first, then groups.
+    pub sample: Vec<DirectoryAccount>,
+    /// Objects on the first page of users.
+    pub users_read: usize,
+    /// Objects on the first page of mail-enabled groups.
+    pub groups_read: usize,
+    /// Accounts in the domain among those objects.
+    pub accounts_found: usize,
+    /// Whether the directory has more pages than the ones read.
+    pub more_pages: bool,
+}
+
+impl ConnectionTest {
+    /// All objects the pages held.
+    pub fn objects_read(&self) -> usize {
+        self.users_read + self.groups_read
+    }
+}
+
+/// Reads every page of `pager` and normalizes it under `rules`: the accounts of a full read,
+/// in directory order. Only the accounts are kept, never the pages.
+pub async fn collect_accounts(
+    pager: &mut dyn DirectoryPager,
+    rules: &DomainRules,
+) -> Result<Vec<DirectoryAccount>, DirectoryError> {
+    let mut accounts = Vec::new();
+    while let Some(page) = pager.next_page().await? {
+        accounts.extend(normalize_page(&page, rules));
+    }
+    Ok(accounts)
+}
