@@ -6,18 +6,21 @@
 
 mod macros;
 
+#[cfg(feature = "connectors")]
 pub mod directory;
 pub mod domain_name;
 pub mod email_address;
 pub mod exclude_pattern;
 pub mod inbound;
 pub mod limits;
+#[cfg(feature = "connectors")]
 pub mod microsoft;
 pub mod names;
 pub mod recipients;
 pub mod schedule;
 pub mod server_type;
 
+#[cfg(feature = "connectors")]
 pub use directory::{
     AccountKind, ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage,
     DirectoryPager, DomainRules,

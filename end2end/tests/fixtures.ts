@@ -31,6 +31,19 @@ export async function hydrated(page: Page) {
   }
 }
 
+/**
+ * Loads `path` again (or reloads the page) only to look at what the server has stored: waits
+ * for the server-rendered page but not for hydration. A domain page loaded directly often fails
+ * to hydrate (see hydration.spec.ts), sometimes before `data-hydrated` is set, so `hydrated()`
+ * would wait forever. Afterwards use only what works without JavaScript (reading, links,
+ * popover buttons), or open the page again by following links.
+ */
+export async function loadToLook(page: Page, path?: string) {
+  const response = path === undefined ? await page.reload() : await page.goto(path);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  return response;
+}
+
 export async function signIn(page: Page, login: Login) {
   await page.goto('/login');
   await hydrated(page);
@@ -84,6 +97,14 @@ export function domainIdFromUrl(page: Page): string {
 export function rowWith(scope: Page | Locator, cellText: string): Locator {
   const page = 'page' in scope ? scope.page() : scope;
   return scope.getByRole('row').filter({ has: page.getByRole('cell', { name: cellText, exact: true }) });
+}
+
+/** The cell of `row` in the column headed `column` of `table`. */
+export async function columnCell(table: Locator, row: Locator, column: string): Promise<Locator> {
+  const headers = (await table.getByRole('columnheader').allTextContents()).map((h) => h.trim());
+  const index = headers.indexOf(column);
+  if (index < 0) throw new Error(`no column "${column}" in ${JSON.stringify(headers)}`);
+  return row.getByRole('cell').nth(index);
 }
 
 type Fixtures = { login: Login };

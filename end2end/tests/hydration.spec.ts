@@ -1,17 +1,21 @@
-import { test, expect, signIn, hydrated, addDomain, uniqueDomain } from './fixtures';
+import { test, expect, signIn, addDomain, uniqueDomain } from './fixtures';
 import type { Page } from '@playwright/test';
 
-// KNOWN BUG (marked test.fail until it is fixed; remove the test.fail() line then):
-// a domain page loaded directly (typed URL, reload, or the redirect after a form posted
-// without JavaScript) often fails to hydrate. The browser console shows
+// KNOWN BUG (both tests are marked test.fail until it is fixed; remove the test.fail() lines
+// then): a domain page loaded directly (typed URL, bookmark, reload) usually fails to
+// hydrate: measured 11 of 12 loads of Inbound Servers, 7 of 12 of Email Accounts, 9 of 12 of Office 365 Sync. The browser console shows
 //   "A hydration error occurred while trying to hydrate an element defined at
-//    app/src/pages/inbound_servers.rs:124:22 … Unrecoverable hydration error"
-// (email_accounts.rs:82:18 on /accounts, office365_sync.rs:38:10 on /sync/office365) and then
-// "unreachable". <body data-hydrated="true"> is set all the same, so `hydrated(page)` can't
-// tell. The list's resource is fetched again right after the load (list_mail_servers,
-// list_accounts, get_sync_settings) and the forms inside the page's <Transition> stay plain
-// HTML forms: Save posts the whole page and reloads it, so "Saved" never appears.
-// Reaching the same page by following links (client-side navigation) works.
+//    app/src/pages/inbound_servers.rs:126:22 … Unrecoverable hydration error"
+// (build of 01:38: the search <input> in the <Form method="GET">; on /accounts
+// email_accounts.rs:87:18, the Search button after the search <input>; on /sync/office365
+// office365_sync.rs:42:10, the "Grant permission" <section>), then an
+// uncaught "unreachable". The page's list is fetched again right after the load
+// (list_mail_servers, list_accounts, get_sync_settings). Usually <body data-hydrated="true">
+// is set all the same, so `hydrated(page)` can't tell; sometimes it never is, and
+// `hydrated(page)` waits forever. The forms after the failing point stay plain HTML forms:
+// Save posts the whole page and reloads it, so "Saved" never appears and dialogs can't show
+// their errors. Reaching the same page by following links (client-side navigation) works, and
+// /login, /domains, /domains/new and /admins hydrate fine.
 
 /** Records hydration errors and uncaught exceptions of the page. */
 function hydrationErrors(page: Page) {
@@ -23,6 +27,19 @@ function hydrationErrors(page: Page) {
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   return errors;
+}
+
+/**
+ * Waits until the app has either hydrated or failed to (a hydration panic can come before
+ * `data-hydrated` is set, so `hydrated(page)` alone could wait forever), and has loaded its data.
+ */
+async function settled(page: Page, errors: string[]) {
+  await expect
+    .poll(async () => errors.length > 0 || (await page.locator('body[data-hydrated="true"]').count()) > 0, {
+      timeout: 30_000,
+    })
+    .toBe(true);
+  await page.waitForLoadState('networkidle');
 }
 
 /** Marks the document, so a later check can tell whether the page was reloaded meanwhile. */
@@ -44,12 +61,10 @@ test('domain pages loaded directly hydrate without errors', async ({ page, login
   for (const path of [base, `${base}/accounts`, `${base}/sync/office365`]) {
     for (let i = 0; i < 3; i++) {
       await page.goto(path);
-      await hydrated(page);
       await expect(page.getByRole('heading', { level: 1 })).toHaveText(
         /^(Inbound Servers|Email Accounts|Office 365 Sync)$/,
       );
-      // Wait until the page's own data has been loaded (or reloaded) in the browser.
-      await page.waitForLoadState('networkidle');
+      await settled(page, errors);
     }
   }
   expect(errors).toEqual([]);
@@ -67,13 +82,14 @@ test('after a reload, saving a form confirms "Saved" without reloading the page'
   await form.getByRole('button', { name: 'Save' }).click();
   await expect(form.getByRole('status')).toHaveText('Saved');
 
-  // Loaded directly: a few times, since the failure does not happen on every load.
-  for (const value of ['101', '102', '103']) {
+  // Loaded directly: several times, since the failure does not happen on every load (about
+  // three loads in four of this page fail).
+  const errors = hydrationErrors(page);
+  for (let value = 101; value <= 108; value++) {
     await page.reload();
-    await hydrated(page);
-    await page.waitForLoadState('networkidle');
+    await settled(page, errors);
     await markDocument(page);
-    await total.fill(value);
+    await total.fill(String(value));
     await form.getByRole('button', { name: 'Save' }).click();
     await expect(form.getByRole('status')).toHaveText('Saved', { timeout: 5_000 });
     expect(await documentMark(page)).toBe('still here');

@@ -3,6 +3,7 @@ import {
   expect,
   signIn,
   hydrated,
+  loadToLook,
   addDomain,
   uniqueDomain,
   createOrganization,
@@ -18,17 +19,15 @@ test("another organization's domain is not found", async ({ page, login, browser
   expect(domainUrl).toMatch(/^\/domains\/[0-9a-f-]{36}$/);
   // Org A's own admin sees all three pages.
   for (const path of [domainUrl, `${domainUrl}/accounts`, `${domainUrl}/sync/office365`]) {
-    const response = await page.goto(path);
+    const response = await loadToLook(page, path);
     expect(response?.status()).toBe(200);
-    await hydrated(page);
     await expect(page.getByRole('navigation', { name: 'Main' }).getByText(domain, { exact: true })).toBeVisible();
   }
 
   const other = await signedInPage(browser, createOrganization('intruder'));
   try {
     for (const path of [domainUrl, `${domainUrl}/accounts`, `${domainUrl}/sync/office365`]) {
-      const response = await other.goto(path);
-      await hydrated(other);
+      const response = await loadToLook(other, path);
       expect(response?.status(), path).toBe(404);
       await expect(other.getByRole('heading', { name: 'Not found' })).toBeVisible();
       await expect(other.getByText(domain)).toHaveCount(0);
@@ -120,14 +119,12 @@ test("another organization's domain can't be read or changed through the server 
   }
 
   // Nothing changed for the owner.
-  await page.reload();
-  await hydrated(page);
+  await loadToLook(page);
   const boss = page.getByRole('row').filter({ has: page.getByRole('cell', { name: `boss@${domain}`, exact: true }) });
   await expect(boss.getByRole('cell')).toHaveText([`boss@${domain}`, 'Mailbox', `chief@${domain}`, 'Manual', /UTC/, /Edit/]);
   await expect(page.getByRole('status').filter({ hasText: 'account' })).toHaveText('1 account');
 
-  await page.goto(`/domains/${domainId}`);
-  await hydrated(page);
+  await loadToLook(page, `/domains/${domainId}`);
   const settings = page.getByRole('definition');
   await expect(
     settings.filter({ has: page.getByRole('button', { name: 'Edit server type' }) }).getByText('Office 365', { exact: true }),

@@ -1,4 +1,4 @@
-import { test, expect, signIn, hydrated, addDomain, uniqueDomain, fieldError } from './fixtures';
+import { test, expect, signIn, hydrated, loadToLook, addDomain, uniqueDomain, fieldError } from './fixtures';
 import type { Page } from '@playwright/test';
 
 /** Adds an Office 365 domain and opens its Office 365 Sync page through the menu. */
@@ -12,10 +12,9 @@ async function openSync(page: Page) {
   return domain;
 }
 
-/** Reloads the page, to see what the server has stored. */
+/** Reloads the page, to see what the server has stored (nothing is clicked afterwards). */
 async function reload(page: Page) {
-  await page.reload();
-  await hydrated(page);
+  await loadToLook(page);
 }
 
 /**

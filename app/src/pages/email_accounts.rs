@@ -132,7 +132,7 @@ pub fn EmailAccountsPage() -> impl IntoView {
             }}
         </Transition>
 
-        <Dialog id="add-account-dialog" title="Add an email account">
+        <Dialog id="add-account-dialog" title="Add an email account" shown=add_error.get_untracked().is_some()>
             <ActionForm action=add>
                 <input type="hidden" name="domain_id" value=domain_id.to_string() />
                 <FormError error=add_error fields=&["local_part", "kind", "aliases"] />

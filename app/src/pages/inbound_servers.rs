@@ -51,7 +51,7 @@ pub fn InboundServersPage() -> impl IntoView {
             </dd>
         </dl>
 
-        <Dialog id="server-type-dialog" title="Edit server type">
+        <Dialog id="server-type-dialog" title="Edit server type" shown=type_error.get_untracked().is_some()>
             <ActionForm action=set_type>
                 <input type="hidden" name="domain_id" value=domain_id.to_string() />
                 <FormError error=type_error fields=&["server_type"] />
@@ -71,7 +71,7 @@ pub fn InboundServersPage() -> impl IntoView {
             </ActionForm>
         </Dialog>
 
-        <Dialog id="port-dialog" title="Edit delivery port">
+        <Dialog id="port-dialog" title="Edit delivery port" shown=port_error.get_untracked().is_some()>
             <ActionForm action=set_port>
                 <input type="hidden" name="domain_id" value=domain_id.to_string() />
                 <FormError error=port_error fields=&["port"] />
@@ -181,7 +181,7 @@ fn MailServers() -> impl IntoView {
             </Transition>
         </section>
 
-        <Dialog id="add-server-dialog" title="Add a mail server">
+        <Dialog id="add-server-dialog" title="Add a mail server" shown=add_error.get_untracked().is_some()>
             <ActionForm action=add>
                 <input type="hidden" name="domain_id" value=domain_id.to_string() />
                 <FormError error=add_error fields=&["host", "priority"] />
