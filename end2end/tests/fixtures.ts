@@ -32,11 +32,8 @@ export async function hydrated(page: Page) {
 }
 
 /**
- * Loads `path` again (or reloads the page) only to look at what the server has stored: waits
- * for the server-rendered page but not for hydration. A domain page loaded directly often fails
- * to hydrate (see hydration.spec.ts), sometimes before `data-hydrated` is set, so `hydrated()`
- * would wait forever. Afterwards use only what works without JavaScript (reading, links,
- * popover buttons), or open the page again by following links.
+ * Loads `path` again (or reloads the page) to look at what the server has stored: waits for
+ * the server-rendered page, not for hydration.
  */
 export async function loadToLook(page: Page, path?: string) {
   const response = path === undefined ? await page.reload() : await page.goto(path);

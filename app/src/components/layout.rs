@@ -1,9 +1,8 @@
 //! The signed-in frame: top bar with organization and admin, and the left navigation.
 
 use crate::api::auth::{current_admin, Logout};
-use crate::components::status::{ErrorPanel, Loading};
 use crate::error::AppError;
-use crate::model::{DomainInfo, Me};
+use crate::model::DomainInfo;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use roster_core::ServerType;
@@ -17,34 +16,37 @@ pub fn sync_slug(server_type: ServerType) -> Option<&'static str> {
     })
 }
 
-/// Every signed-in page sits in here; anonymous visitors are sent to the sign-in page.
+/// Every signed-in page sits in here. The server sends anonymous visitors to the sign-in page
+/// before rendering (see the server's `require_session`); after a session ends in the browser,
+/// the top bar's check sends them there too.
+///
+/// Every `Suspense` in the app sits in an element of its own (here `.who`, elsewhere
+/// `.async`, both `display: contents`): when a `Suspense` with siblings after it resolves late
+/// on the server, Leptos 0.8 writes its closing markers after the next sibling and hydration
+/// fails ("expected a marker node"). The outlet is not suspended, so pages don't nest in it.
 #[component]
 pub fn AppShell() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_admin());
-    view! {
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(me) => view! { <SignedInFrame me /> }.into_any(),
-                    Err(AppError::Unauthorized) => view! { <Redirect path="/login" /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn SignedInFrame(me: Me) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    provide_context(me.clone());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/domains">"Roster"</a>
-            <span class="org" title="Organization">{me.organization_name.clone()}</span>
-            <span class="spacer"></span>
-            <span class="admin" title="Signed in as">{me.email.clone()}</span>
+            <div class="who">
+            <Suspense fallback=|| view! { <span class="org muted">"…"</span> }>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(me) => view! {
+                            <span class="org" title="Organization">{me.organization_name}</span>
+                            <span class="spacer"></span>
+                            <span class="admin" title="Signed in as">{me.email}</span>
+                        }.into_any(),
+                        Err(AppError::Unauthorized) => view! { <Redirect path="/login" /> }.into_any(),
+                        Err(_) => view! { <span class="spacer"></span> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            </div>
             <ActionForm action=logout attr:class="inline">
                 <button type="submit" class="button ghost">"Sign out"</button>
             </ActionForm>

@@ -20,6 +20,7 @@ pub fn AdminsPage() -> impl IntoView {
         <Page>
             <h1>"Admins"</h1>
             <p class="muted">"Everyone here can manage all of your organization's domains."</p>
+            <div class="async">
             <Transition fallback=|| view! { <Loading /> }>
                 {move || Suspend::new(async move {
                     match admins.await {
@@ -45,6 +46,7 @@ pub fn AdminsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            </div>
             <section class="panel">
                 <h2>"Add an admin"</h2>
                 <ActionForm action=add>

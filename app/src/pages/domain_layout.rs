@@ -54,6 +54,7 @@ pub fn DomainLayout() -> impl IntoView {
         },
     );
     view! {
+        <div class="async">
         <Transition fallback=|| view! { <Sidebar /> <main id="main" class="content"><Loading /></main> }>
             {move || {
                 #[cfg(feature = "ssr")]
@@ -82,5 +83,6 @@ pub fn DomainLayout() -> impl IntoView {
                 }
             })}}
         </Transition>
+        </div>
     }
 }

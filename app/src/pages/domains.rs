@@ -17,6 +17,7 @@ pub fn DomainsPage() -> impl IntoView {
                 <h1>"Domains"</h1>
                 <A href="/domains/new" attr:class="button primary">"Add domain"</A>
             </div>
+            <div class="async">
             <Suspense fallback=|| view! { <Loading /> }>
                 {move || Suspend::new(async move {
                     match domains.await {
@@ -60,6 +61,7 @@ pub fn DomainsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            </div>
         </Page>
     }
 }

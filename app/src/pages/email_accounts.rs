@@ -88,6 +88,7 @@ pub fn EmailAccountsPage() -> impl IntoView {
             </Form>
         </div>
         <FormError error=row_error />
+        <div class="async">
         <Transition fallback=|| view! { <Loading what="Loading accounts…" /> }>
             {move || {
                 let base = base.clone();
@@ -131,6 +132,7 @@ pub fn EmailAccountsPage() -> impl IntoView {
                 })
             }}
         </Transition>
+        </div>
 
         <Dialog id="add-account-dialog" title="Add an email account" shown=add_error.get_untracked().is_some()>
             <ActionForm action=add>

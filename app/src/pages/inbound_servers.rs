@@ -127,6 +127,7 @@ fn MailServers() -> impl IntoView {
                 </Form>
             </div>
             <FormError error=delete_error />
+            <div class="async">
             <Transition fallback=|| view! { <Loading /> }>
                 {move || Suspend::new(async move {
                     match servers.await {
@@ -179,6 +180,7 @@ fn MailServers() -> impl IntoView {
                     }
                 })}
             </Transition>
+            </div>
         </section>
 
         <Dialog id="add-server-dialog" title="Add a mail server" shown=add_error.get_untracked().is_some()>

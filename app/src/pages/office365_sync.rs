@@ -43,6 +43,7 @@ pub fn Office365SyncPage() -> impl IntoView {
             <h2 id="grant-title">"Grant permission"</h2>
             <p>"Before the first sync, Roster needs permission to read your Office 365 organization's user list. The Microsoft 365 connection is not configured yet on this Roster installation, so permission can't be granted yet."</p>
         </section>
+        <div class="async">
         <Transition fallback=|| view! { <Loading what="Loading settings…" /> }>
             {move || Suspend::new(async move {
                 match settings.await {
@@ -54,6 +55,7 @@ pub fn Office365SyncPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </div>
         <section class="section" aria-labelledby="history-title">
             <h2 id="history-title">"Sync History"</h2>
             <table class="table">
