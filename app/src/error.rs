@@ -39,12 +39,32 @@ pub enum AppError {
     /// The input was refused; nothing was changed. HTTP 422.
     #[error("{}", first_message(.0))]
     Invalid(Vec<FieldError>),
+    /// The customer's directory could not be read: `message` says why in an admin's words,
+    /// `microsoft_code` is what Microsoft said (`AADSTS700016`, `Authorization_RequestDenied`).
+    /// HTTP 502.
+    #[error("{message}{}", code_suffix(.microsoft_code))]
+    Directory {
+        message: String,
+        microsoft_code: Option<String>,
+    },
+    /// This installation has no Microsoft 365 app registration configured. HTTP 503.
+    #[error("The Microsoft 365 connection is not configured on this Roster installation. Ask your Roster operator to set it up.")]
+    MicrosoftNotConfigured,
+    /// The domain has no Microsoft 365 connection yet. HTTP 409.
+    #[error("This domain is not connected to Microsoft 365 yet. Grant permission first.")]
+    NotConnected,
     /// Something failed inside Roster; the details are in the log under `reference`. HTTP 500.
     #[error("Something went wrong (reference {reference}). Please try again; if it keeps happening, contact support and quote the reference.")]
     Internal { reference: String },
     /// The request did not reach Roster or its answer could not be read.
     #[error("Roster could not be reached. Check your connection and try again.")]
     Transport(String),
+}
+
+fn code_suffix(code: &Option<String>) -> String {
+    code.as_ref()
+        .map(|c| format!(" (Microsoft: {c})"))
+        .unwrap_or_default()
 }
 
 fn first_message(errors: &[FieldError]) -> String {
@@ -96,6 +116,9 @@ impl AppError {
             Self::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Directory { .. } => StatusCode::BAD_GATEWAY,
+            Self::MicrosoftNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotConnected => StatusCode::CONFLICT,
             Self::Transport(_) => StatusCode::BAD_REQUEST,
         }
     }

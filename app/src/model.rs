@@ -160,3 +160,49 @@ impl Default for SyncSettings {
         }
     }
 }
+
+/// The Microsoft 365 panel of a domain's Office 365 Sync page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MicrosoftPanel {
+    /// Whether this installation has a Microsoft 365 app registration.
+    pub configured: bool,
+    pub connection: Option<MicrosoftConnection>,
+}
+
+/// A domain's connection to a Microsoft 365 tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MicrosoftConnection {
+    pub tenant_id: String,
+    pub tenant_name: String,
+    /// The tenant's verified domains when permission was granted, default first.
+    pub tenant_domains: Vec<String>,
+    /// Whether this domain is one of them.
+    pub domain_verified: bool,
+    pub granted_by: String,
+    pub granted_at: DateTime<Utc>,
+}
+
+/// What Test Connection found: the first accounts as Roster would store them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionTestResult {
+    pub accounts: Vec<SampleAccount>,
+    /// Objects on the first page of users.
+    pub users_read: u32,
+    /// Objects on the first page of mail-enabled groups.
+    pub groups_read: u32,
+    /// Accounts in this domain among them.
+    pub accounts_found: u32,
+    /// Whether the directory holds more than those first pages.
+    pub more_pages: bool,
+    pub elapsed_ms: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleAccount {
+    pub address: String,
+    pub display_name: String,
+    pub kind: AccountKind,
+    pub aliases: Vec<String>,
+    /// For distribution lists: how many members.
+    pub members: u32,
+}

@@ -646,3 +646,44 @@ async fn tokens_are_shared_by_concurrent_reads_of_a_tenant() {
     assert_eq!(c.len(), 5);
     assert_eq!(counters(&emu).await["tokensIssued"], 1);
 }
+
+#[tokio::test]
+async fn the_organization_gives_the_tenant_name_and_verified_domains() {
+    let emu = start_contoso().await;
+    let client = client_for(&emu);
+    let org = client
+        .tenant(CONTOSO)
+        .unwrap()
+        .organization()
+        .await
+        .unwrap();
+    assert_eq!(org.tenant_id.as_str(), CONTOSO);
+    assert!(org.tenant_id.is_guid());
+    assert_eq!(org.display_name, "Contoso");
+    assert_eq!(
+        org.verified_domains,
+        ["contoso.com", "contoso.net", "contoso.onmicrosoft.com"]
+    );
+    assert!(org.has_verified_domain(&DomainName::parse("Contoso.NET").unwrap()));
+    assert!(!org.has_verified_domain(&DomainName::parse("fabrikam.example").unwrap()));
+
+    // Without consent there is no token, so no organization either.
+    control(
+        &emu,
+        Method::DELETE,
+        &format!("/_emulator/tenants/{CONTOSO}/consent"),
+        None,
+    )
+    .await;
+    let fresh = client_for(&emu);
+    let error = fresh
+        .tenant(CONTOSO)
+        .unwrap()
+        .organization()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DirectoryError::AppNotConsented(_)),
+        "{error:?}"
+    );
+}

@@ -66,16 +66,17 @@ async function expectLimits(page: Page, values: string[]) {
   for (const [i, field] of fields.entries()) await expect(field).toHaveValue(values[i]);
 }
 
-test('the page without a Microsoft 365 connection', async ({ page, login }) => {
+test('the page before permission is granted', async ({ page, login }) => {
   await signIn(page, login);
   await openSync(page);
-  const grant = page.getByRole('region', { name: 'Grant permission' });
-  await expect(grant).toContainText('The Microsoft 365 connection is not configured yet');
-  await expect(grant.getByRole('button')).toHaveCount(0);
-  await expect(grant.getByRole('link')).toHaveCount(0);
+  const grant = page.getByRole('region', { name: 'Microsoft 365 connection' });
+  await expect(grant).toContainText(
+    "Before you proceed you need to grant Roster permission to read your Office 365 organization's user list. You will be redirected to Microsoft.",
+  );
+  await expect(grant.getByRole('button')).toHaveText(['Grant permission']);
+  // Test Connection comes once connected; Manual Sync with its issue.
   await expect(page.getByRole('button', { name: /Test Connection/i })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /Manual Sync/i })).toHaveCount(0);
-  await expect(page.getByRole('button', { name: /Grant/i })).toHaveCount(0);
 
   const history = page.getByRole('region', { name: 'Sync History' });
   await expect(history.getByRole('columnheader')).toHaveText(['Synced', 'Synced By', 'Test Sync', 'Summary']);

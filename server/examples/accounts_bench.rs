@@ -92,6 +92,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
         pool: pool.clone(),
         secure_cookies: false,
         session_ttl: chrono::Duration::hours(1),
+        microsoft: None,
     };
     let options = leptos::config::LeptosOptions::builder()
         .output_name("roster")

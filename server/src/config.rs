@@ -2,6 +2,7 @@
 //! Every variable is documented in README.md.
 
 use anyhow::{Context, Result};
+use roster_core::microsoft::{ClientSecret, MicrosoftConfig};
 use std::fmt;
 
 #[derive(Clone)]
@@ -14,6 +15,8 @@ pub struct Config {
     pub session_hours: i64,
     /// `ROSTER_DB_MAX_CONNECTIONS` (default 10).
     pub db_max_connections: u32,
+    /// Roster's Microsoft 365 app registration; `None` when `ROSTER_MS_CLIENT_ID` is unset.
+    pub microsoft: Option<MicrosoftConfig>,
 }
 
 impl Config {
@@ -32,12 +35,46 @@ impl Config {
             public_url,
             session_hours,
             db_max_connections,
+            microsoft: microsoft_from_env()?,
         })
     }
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// `ROSTER_MS_CLIENT_ID` and `ROSTER_MS_CLIENT_SECRET` (both or neither), and the optional
+/// `ROSTER_MS_LOGIN_URL` / `ROSTER_MS_GRAPH_URL` (national clouds, the emulator).
+fn microsoft_from_env() -> Result<Option<MicrosoftConfig>> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let (id, secret) = match (var("ROSTER_MS_CLIENT_ID"), var("ROSTER_MS_CLIENT_SECRET")) {
+        (None, None) => return Ok(None),
+        (Some(id), Some(secret)) => (id, secret),
+        (Some(_), None) => anyhow::bail!("ROSTER_MS_CLIENT_ID is set but ROSTER_MS_CLIENT_SECRET is not: set both, or neither to run without Microsoft 365"),
+        (None, Some(_)) => anyhow::bail!("ROSTER_MS_CLIENT_SECRET is set but ROSTER_MS_CLIENT_ID is not: set both, or neither to run without Microsoft 365"),
+    };
+    let mut config = MicrosoftConfig::new(id, ClientSecret::new(secret));
+    if let Some(url) = var("ROSTER_MS_LOGIN_URL") {
+        config = config.with_login_url(url.trim_end_matches('/'));
+    }
+    if let Some(url) = var("ROSTER_MS_GRAPH_URL") {
+        let url = url.trim_end_matches('/').to_owned();
+        // The app-only scope follows the Graph of the cloud (GCC High: graph.microsoft.us).
+        config = config.with_scope(format!("{url}/.default"));
+        config = config.with_graph_url(url);
+    }
+    // Only for a Graph that answers under another name than its token audience, such as the
+    // emulator, which stands in for the global cloud.
+    if let Some(scope) = var("ROSTER_MS_SCOPE") {
+        config = config.with_scope(scope);
+    }
+    Ok(Some(config))
 }
 
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
@@ -56,6 +93,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("session_hours", &self.session_hours)
             .field("db_max_connections", &self.db_max_connections)
+            .field("microsoft", &self.microsoft)
             .finish()
     }
 }

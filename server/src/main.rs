@@ -1,8 +1,9 @@
 //! `roster-server`: serves Roster, or runs an operator command.
 
 use anyhow::{Context, Result};
-use app::ssr::AppState;
+use app::ssr::{AppState, MicrosoftSetup};
 use clap::{Parser, Subcommand};
+use roster_core::microsoft::MicrosoftClient;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
 use roster_server::{config::Config, operator, startup, telemetry};
 
@@ -82,10 +83,32 @@ async fn main() -> Result<()> {
                 .context("reading the Leptos configuration (run through cargo-leptos, or set LEPTOS_* variables)")?
                 .leptos_options;
             let addr = leptos_options.site_addr;
+            let microsoft = match config.microsoft.clone() {
+                Some(ms) => {
+                    let client = MicrosoftClient::new(ms)
+                        .context("the Microsoft 365 settings (ROSTER_MS_LOGIN_URL / ROSTER_MS_GRAPH_URL)")?;
+                    let setup = MicrosoftSetup {
+                        client,
+                        public_url: config.public_url.clone(),
+                    };
+                    tracing::info!(
+                        login_url = %setup.client.config().login_url,
+                        graph_url = %setup.client.config().graph_url,
+                        redirect_uri = %setup.redirect_uri(),
+                        "Microsoft 365 connection configured"
+                    );
+                    Some(setup)
+                }
+                None => {
+                    tracing::warn!("Microsoft 365 is not configured (ROSTER_MS_CLIENT_ID / ROSTER_MS_CLIENT_SECRET): domains can't be connected");
+                    None
+                }
+            };
             let state = AppState {
                 pool,
                 secure_cookies: config.secure_cookies(),
                 session_ttl: chrono::Duration::hours(config.session_hours),
+                microsoft,
             };
             let router = startup::router(state, leptos_options);
             let listener = tokio::net::TcpListener::bind(addr)

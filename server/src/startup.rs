@@ -2,7 +2,7 @@
 //! tests run the real app against their own database and stop it when they are done.
 
 use anyhow::{Context, Result};
-use app::ssr::AppState;
+use app::ssr::{AppState, MICROSOFT_CALLBACK_PATH};
 use app::{shell, App};
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -41,7 +41,12 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         let state = state.clone();
         move || provide_context(state.clone())
     };
+    let callback = {
+        let state = state.clone();
+        move |query, headers| app::ssr::microsoft_consent::callback(state.clone(), query, headers)
+    };
     Router::new()
+        .route(MICROSOFT_CALLBACK_PATH, axum::routing::get(callback))
         .leptos_routes_with_context(&leptos_options, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -7,4 +7,5 @@ pub mod admins;
 pub mod auth;
 pub mod domains;
 pub mod mail_servers;
+pub mod microsoft;
 pub mod sync_settings;

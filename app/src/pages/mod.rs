@@ -6,6 +6,7 @@ pub mod domains;
 pub mod email_accounts;
 pub mod inbound_servers;
 pub mod login;
+pub mod microsoft_connection;
 pub mod new_domain;
 pub mod not_found;
 pub mod office365_sync;

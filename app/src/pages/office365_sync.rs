@@ -8,6 +8,7 @@ use crate::components::forms::{
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::model::SyncSettings;
 use crate::pages::domain_layout::use_domain;
+use crate::pages::microsoft_connection::MicrosoftConnectionPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster_core::{LimitKind, ServerType};
@@ -39,10 +40,7 @@ pub fn Office365SyncPage() -> impl IntoView {
         <Title text=format!("Office 365 Sync · {}", domain.name) />
         <h1>"Office 365 Sync"</h1>
         <p class="intro">"Keep this domain's email accounts, aliases and distribution lists in step with your Microsoft 365 organization."</p>
-        <section class="panel notice" aria-labelledby="grant-title">
-            <h2 id="grant-title">"Grant permission"</h2>
-            <p>"Before the first sync, Roster needs permission to read your Office 365 organization's user list. The Microsoft 365 connection is not configured yet on this Roster installation, so permission can't be granted yet."</p>
-        </section>
+        <MicrosoftConnectionPanel domain=domain.clone() />
         <div class="async">
         <Transition fallback=|| view! { <Loading what="Loading settings…" /> }>
             {move || Suspend::new(async move {

@@ -37,6 +37,11 @@ fn session_token_from_request(req: &Request) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The stored hash of the request's session cookie, if it carries one.
+pub fn session_hash(req: &Request) -> Option<Vec<u8>> {
+    session_token_from_request(req).map(|t| token_hash(&t))
+}
+
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod db;
+pub mod microsoft_consent;
 pub mod respond;
 
 use crate::error::AppError;
@@ -17,13 +18,35 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// How long a sign-in lasts.
     pub session_ttl: chrono::Duration,
+    /// The Microsoft 365 connector, when this installation has an app registration.
+    pub microsoft: Option<MicrosoftSetup>,
 }
+
+/// Roster's Microsoft 365 app registration and where Microsoft sends admins back to.
+#[derive(Clone, Debug)]
+pub struct MicrosoftSetup {
+    /// Holds the client id, secret (redacted in `Debug`), login and Graph URLs.
+    pub client: roster_core::microsoft::MicrosoftClient,
+    /// `ROSTER_PUBLIC_URL`, without a trailing slash.
+    pub public_url: String,
+}
+
+impl MicrosoftSetup {
+    /// The redirect URI registered for the app: `{public}/oauth/microsoft/callback`.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}{}", self.public_url, MICROSOFT_CALLBACK_PATH)
+    }
+}
+
+/// Where Microsoft redirects the admin after the consent screen.
+pub const MICROSOFT_CALLBACK_PATH: &str = "/oauth/microsoft/callback";
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("secure_cookies", &self.secure_cookies)
             .field("session_ttl", &self.session_ttl)
+            .field("microsoft", &self.microsoft)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +116,25 @@ pub fn internal(err: impl Into<anyhow::Error>) -> AppError {
     let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
     tracing::error!(%reference, error = ?err, "internal error");
     AppError::Internal { reference }
+}
+
+/// A directory that could not be read, as the admin sees it: Roster's sentence and
+/// Microsoft's code. Everything Microsoft said (text, request id) goes to the log with
+/// `what` and the ids in the current span.
+pub fn directory_error(err: &roster_core::DirectoryError, what: &'static str) -> AppError {
+    match err.microsoft() {
+        Some(detail) => tracing::warn!(
+            %detail,
+            code = detail.code.as_deref(),
+            request_id = detail.request_id.as_deref(),
+            "{what}: {err}"
+        ),
+        None => tracing::warn!("{what}: {err}"),
+    }
+    AppError::Directory {
+        message: err.to_string(),
+        microsoft_code: err.microsoft_code().map(str::to_owned),
+    }
 }
 
 /// `?`-friendly conversion of any error into an internal one, with context.

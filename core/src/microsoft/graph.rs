@@ -104,6 +104,13 @@ impl Inner {
         )
     }
 
+    pub(crate) fn organization_url(&self) -> String {
+        format!(
+            "{}/v1.0/organization?$select=id,displayName,verifiedDomains",
+            self.graph_base
+        )
+    }
+
     pub(crate) fn members_url(&self, group_id: &str) -> String {
         format!(
             "{}/v1.0/groups/{}/transitiveMembers?$select={MEMBER_SELECT}&$top={PAGE_SIZE}",

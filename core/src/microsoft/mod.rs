@@ -174,6 +174,11 @@ impl TenantId {
             .map_err(|_| invalid())
     }
 
+    /// Whether this is a tenant's GUID (not one of its domains).
+    pub fn is_guid(&self) -> bool {
+        uuid::Uuid::parse_str(&self.0).is_ok()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -231,6 +236,22 @@ impl MicrosoftClient {
     }
 }
 
+/// A Microsoft 365 organization (tenant) as `GET /v1.0/organization` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantOrganization {
+    pub tenant_id: TenantId,
+    pub display_name: String,
+    /// Verified domain names, lower-case, the default domain first.
+    pub verified_domains: Vec<String>,
+}
+
+impl TenantOrganization {
+    /// Whether `domain` is one of the tenant's verified domains.
+    pub fn has_verified_domain(&self, domain: &DomainName) -> bool {
+        self.verified_domains.iter().any(|d| d == domain.as_str())
+    }
+}
+
 /// One tenant's directory in Microsoft 365.
 #[derive(Debug, Clone)]
 pub struct MicrosoftDirectory {
@@ -251,6 +272,36 @@ impl MicrosoftDirectory {
             .token(&self.client.inner, &self.tenant)
             .await?;
         Ok(())
+    }
+
+    /// The tenant itself (`GET /v1.0/organization`): its id, name and verified domains. Reading
+    /// it also proves that Roster holds a working token for the tenant.
+    pub async fn organization(&self) -> Result<TenantOrganization, DirectoryError> {
+        let inner = &self.client.inner;
+        let page: model::GraphPage<model::GraphOrganization> = inner
+            .get_json(&self.tenant, &inner.organization_url())
+            .await?;
+        let org = page
+            .value
+            .into_iter()
+            .next()
+            .ok_or_else(|| DirectoryError::InvalidResponse {
+                reason: "Microsoft Graph returned no organization for the tenant.".into(),
+            })?;
+        let mut domains = org.verified_domains;
+        // The default domain first, the rest in Microsoft's order.
+        domains.sort_by_key(|d| !d.is_default);
+        Ok(TenantOrganization {
+            tenant_id: TenantId::parse(&org.id)?,
+            display_name: org
+                .display_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| org.id.clone()),
+            verified_domains: domains
+                .into_iter()
+                .map(|d| d.name.trim().to_ascii_lowercase())
+                .collect(),
+        })
     }
 
     /// The pager of a full read, with its concrete type.

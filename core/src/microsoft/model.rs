@@ -14,6 +14,25 @@ pub(crate) struct GraphPage<T> {
     pub next_link: Option<String>,
 }
 
+/// `GET /v1.0/organization` (only the selected properties).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GraphOrganization {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub verified_domains: Vec<GraphVerifiedDomain>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GraphVerifiedDomain {
+    pub name: String,
+    #[serde(default)]
+    pub is_default: bool,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GraphUser {

@@ -47,10 +47,37 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, false).await
 }
 
+pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
+    spawn_app_configured(pool, secure_cookies, None).await
+}
+
+/// Roster's app registration in the test emulators.
+pub const MS_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000e365";
+pub const MS_SECRET: &str = "api-test-secret";
+
+/// The app pointed at a Microsoft 365 emulator (login and Graph at `emulator_url`).
+pub async fn spawn_app_with_microsoft(pool: PgPool, emulator_url: &str) -> TestApp {
+    use roster_core::microsoft::{ClientSecret, MicrosoftConfig, RetryPolicy};
+    let config = MicrosoftConfig::new(MS_CLIENT_ID, ClientSecret::new(MS_SECRET))
+        .with_login_url(emulator_url)
+        .with_graph_url(emulator_url)
+        .with_retry(RetryPolicy {
+            max_retries: 3,
+            base_delay: std::time::Duration::from_millis(5),
+            max_delay: std::time::Duration::from_millis(20),
+            max_total_wait: std::time::Duration::from_secs(2),
+        });
+    spawn_app_configured(pool, false, Some(config)).await
+}
+
 /// Starts the real app on a random port. It runs on its own multi-threaded runtime, as in
 /// production (`#[sqlx::test]` gives the test a single-threaded one), with its own pool on the
 /// test's fresh database.
-pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
+pub async fn spawn_app_configured(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+) -> TestApp {
     let connect_options = pool.connect_options().as_ref().clone();
     let (address_tx, address_rx) = std::sync::mpsc::channel();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -65,7 +92,12 @@ pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
                 .max_connections(5)
                 .connect_lazy_with(connect_options);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            address_tx.send(listener.local_addr().unwrap()).unwrap();
+            let local = listener.local_addr().unwrap();
+            address_tx.send(local).unwrap();
+            let microsoft = microsoft.map(|config| app::ssr::MicrosoftSetup {
+                client: roster_core::microsoft::MicrosoftClient::new(config).unwrap(),
+                public_url: format!("http://{local}"),
+            });
             let options = LeptosOptions::builder()
                 .output_name("roster")
                 .site_root("target/site")
@@ -75,6 +107,7 @@ pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
                 pool: server_pool.clone(),
                 secure_cookies,
                 session_ttl: chrono::Duration::hours(1),
+                microsoft,
             };
             let (grace_tx, grace_rx) = oneshot::channel::<()>();
             let server = tokio::spawn(startup::serve(
@@ -134,6 +167,20 @@ impl TestApp {
     /// A fresh organization with a signed-in admin.
     pub async fn admin(&self, org: &str) -> Admin {
         let (email, organization_id) = self.create_org(org).await;
+        self.sign_in(email, organization_id).await
+    }
+
+    /// Another session (another browser) of an existing admin.
+    pub async fn admin_session(&self, email: &str) -> Admin {
+        let organization_id =
+            sqlx::query_scalar!("select organization_id from admins where email = $1", email)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+        self.sign_in(email.to_owned(), organization_id).await
+    }
+
+    async fn sign_in(&self, email: String, organization_id: Uuid) -> Admin {
         let client = new_client();
         let res = post(
             &client,
@@ -184,6 +231,15 @@ pub async fn post(
 }
 
 impl Admin {
+    /// GETs a path of the app with this admin's cookies (redirects are not followed).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn raw(&self, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
         post(&self.client, &self.address, name, form).await
     }

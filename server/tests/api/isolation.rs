@@ -43,6 +43,17 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
         )
         .await;
     let alias = account.aliases[0].clone();
+    sqlx::query!(
+        r#"insert into microsoft_connections
+               (organization_id, domain_id, tenant_id, tenant_name, domain_verified, granted_by_email)
+           values ($1, $2, '6f2c1a3e-9a7b-4c1d-8e2f-0a1b2c3d4e5f', 'Alpha tenant', true, $3)"#,
+        a.organization_id,
+        domain.parse::<uuid::Uuid>().unwrap(),
+        a.email
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let (server, account) = (server.id.to_string(), account.id.to_string());
 
     // Valid arguments for every function that takes an organization's ids: all of them A's.
@@ -119,6 +130,10 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
             "save_operation_limits",
             vec![("domain_id", &domain), ("total_limit", "1")],
         ),
+        ("get_microsoft_connection", vec![("domain_id", &domain)]),
+        ("grant_microsoft_consent", vec![("domain_id", &domain)]),
+        ("disconnect_microsoft", vec![("domain_id", &domain)]),
+        ("test_microsoft_connection", vec![("domain_id", &domain)]),
     ];
     // Functions that only ever touch the caller's own organization; checked further down.
     let own: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -187,6 +202,14 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     assert_eq!(accounts.rows[0].kind, app::model::AccountKind::Mailbox);
     let settings: SyncSettings = a.ok("get_sync_settings", &[("domain_id", &domain)]).await;
     assert_eq!(settings, SyncSettings::default());
+    let connected: i64 = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from microsoft_connections where domain_id = $1::uuid"#,
+        domain.parse::<uuid::Uuid>().unwrap()
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(connected, 1, "B's disconnect must not touch A's connection");
 
     // The own-organization functions show B only B's data.
     let b_domains: Vec<DomainSummary> = b.ok("list_domains", &[]).await;

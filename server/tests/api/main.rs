@@ -6,6 +6,7 @@ mod auth;
 mod domains;
 mod helpers;
 mod isolation;
+mod microsoft;
 mod no_js_forms;
 mod pages;
 mod settings;
