@@ -78,6 +78,13 @@ pub async fn spawn_app_configured(
     secure_cookies: bool,
     microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
 ) -> TestApp {
+    // `ROSTER_TEST_LOG=debug cargo test …` shows the servers' logs.
+    if let Ok(filter) = std::env::var("ROSTER_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
     let connect_options = pool.connect_options().as_ref().clone();
     let (address_tx, address_rx) = std::sync::mpsc::channel();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

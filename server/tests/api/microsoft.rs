@@ -66,7 +66,7 @@ async fn callback(admin: &Admin, query: &[(&str, &str)]) -> reqwest::Response {
         .await
 }
 
-fn accepted<'a>(state: &'a str) -> Vec<(&'static str, &'a str)> {
+fn accepted(state: &str) -> Vec<(&'static str, &str)> {
     vec![
         ("admin_consent", "True"),
         ("tenant", CONTOSO),
