@@ -19,6 +19,7 @@ pub mod names;
 pub mod recipients;
 pub mod schedule;
 pub mod server_type;
+pub mod sync;
 
 #[cfg(feature = "connectors")]
 pub use directory::{
