@@ -101,7 +101,10 @@ pub fn summary(counts: &PlannedCounts) -> String {
     );
     push(
         counts.accounts_deleted,
-        format!("−{}", plural(counts.accounts_deleted, "account", "accounts")),
+        format!(
+            "−{}",
+            plural(counts.accounts_deleted, "account", "accounts")
+        ),
     );
     push(
         counts.accounts_updated,
@@ -153,7 +156,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -263,7 +266,10 @@ mod tests {
             lists_changed: 1,
             ..PlannedCounts::default()
         };
-        assert_eq!(summary(&one), "+1 account, 1 account updated, 1 list changed");
+        assert_eq!(
+            summary(&one),
+            "+1 account, 1 account updated, 1 list changed"
+        );
         let big = PlannedCounts {
             accounts_added: 100_000,
             ..PlannedCounts::default()
@@ -273,7 +279,10 @@ mod tests {
 
     #[test]
     fn an_empty_answer_for_a_synced_domain_is_refused() {
-        assert!(check_not_emptied(0, 0).is_ok(), "a first sync of an empty domain");
+        assert!(
+            check_not_emptied(0, 0).is_ok(),
+            "a first sync of an empty domain"
+        );
         assert!(check_not_emptied(10, 500).is_ok());
         let refusal = check_not_emptied(0, 500).unwrap_err();
         assert_eq!(refusal, SyncRefusal::EmptyDirectory { synced: 500 });

@@ -4,4 +4,5 @@
 pub mod config;
 pub mod operator;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;

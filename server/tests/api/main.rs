@@ -10,3 +10,4 @@ mod microsoft;
 mod no_js_forms;
 mod pages;
 mod settings;
+mod sync_engine;

@@ -1,0 +1,502 @@
+//! The sync engine against the Microsoft 365 emulator and a real Postgres: full syncs, re-runs
+//! that write nothing, the Operations Limit, conflicts, Exclude Records and the guards.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::helpers::{spawn_app, Admin, TestApp, MS_CLIENT_ID, MS_SECRET};
+use roster_core::directory::collect_accounts;
+use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig, RetryPolicy};
+use roster_core::sync::PlannedCounts;
+use roster_core::{
+    Directory, DomainName, DomainRules, ExcludePatterns, OperationLimit, OperationsLimits,
+};
+use roster_m365_emulator::changes::RemovalReason;
+use roster_m365_emulator::{spawn, EmulatorConfig, FaultConfig, GenerateSpec, RunningEmulator};
+use roster_server::sync::{self, EnqueueError, Outcome, RunRef};
+use sqlx::PgPool;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use uuid::Uuid;
+
+const DOMAIN: &str = "litware.example";
+
+async fn tenant(users: usize, groups: usize) -> (RunningEmulator, String) {
+    let emu = spawn(
+        EmulatorConfig::new(MS_CLIENT_ID, MS_SECRET).with_generated(GenerateSpec {
+            users,
+            groups,
+            domains: vec![DOMAIN.into(), "litware.net".into()],
+            seed: 7,
+            consented: true,
+            ..GenerateSpec::default()
+        }),
+    )
+    .await
+    .unwrap();
+    let id = emu.state().summaries()[0].id.clone();
+    (emu, id)
+}
+
+fn directory(emu: &RunningEmulator, tenant: &str) -> impl Directory {
+    let config = MicrosoftConfig::new(MS_CLIENT_ID, ClientSecret::new(MS_SECRET))
+        .with_login_url(emu.base_url())
+        .with_graph_url(emu.base_url())
+        .with_retry(RetryPolicy {
+            max_retries: 10,
+            base_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(20),
+            max_total_wait: Duration::from_secs(20),
+        });
+    MicrosoftClient::new(config)
+        .unwrap()
+        .tenant(tenant)
+        .unwrap()
+}
+
+fn rules() -> DomainRules {
+    DomainRules::new(DomainName::parse(DOMAIN).unwrap())
+}
+
+struct Setup {
+    app: TestApp,
+    admin: Admin,
+    domain: Uuid,
+}
+
+async fn setup(pool: PgPool) -> Setup {
+    let app = spawn_app(pool).await;
+    let admin = app.admin("Litware").await;
+    let domain = admin.create_domain(DOMAIN, "office365").await;
+    Setup { app, admin, domain }
+}
+
+impl Setup {
+    async fn sync_with(
+        &self,
+        dir: &dyn Directory,
+        rules: &DomainRules,
+        limits: &OperationsLimits,
+        test: bool,
+    ) -> (Uuid, Outcome) {
+        let org = self.admin.organization_id;
+        let run_id = sync::enqueue(
+            &self.app.pool,
+            org,
+            self.domain,
+            "office365",
+            test,
+            Some(&self.admin.email),
+        )
+        .await
+        .unwrap();
+        let run = RunRef {
+            organization_id: org,
+            run_id,
+        };
+        let outcome = sync::run(&self.app.pool, dir, rules, limits, run)
+            .await
+            .unwrap()
+            .expect("the run was queued");
+        (run_id, outcome)
+    }
+
+    async fn sync(&self, dir: &dyn Directory) -> Outcome {
+        self.sync_with(dir, &rules(), &OperationsLimits::default(), false)
+            .await
+            .1
+    }
+
+    /// Every recipient row of the domain with its row version: a write changes the `xmin`.
+    async fn snapshot(&self) -> BTreeSet<(String, String)> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            r#"select 'account ' || a.address || ' ' || a.kind || ' ' || coalesce(a.display_name, ''), a.xmin::text
+               from accounts a where a.domain_id = $1
+               union all
+               select 'address ' || ad.address || ' ' || ad.is_primary, ad.xmin::text
+               from addresses ad join accounts a on a.id = ad.account_id where a.domain_id = $1
+               union all
+               select 'member ' || a.address || ' ' || m.member, m.xmin::text
+               from list_members m join accounts a on a.id = m.account_id where a.domain_id = $1"#,
+        )
+        .bind(self.domain)
+        .fetch_all(&self.app.pool)
+        .await
+        .unwrap();
+        rows.into_iter().collect()
+    }
+
+    async fn stored(&self) -> BTreeSet<String> {
+        self.snapshot().await.into_iter().map(|(r, _)| r).collect()
+    }
+
+    async fn run_row(&self, run_id: Uuid) -> (String, Option<String>) {
+        sqlx::query_as("select status, summary from sync_runs where id = $1")
+            .bind(run_id)
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// What the directory holds for the domain, as Roster should store it.
+async fn expected(dir: &dyn Directory, rules: &DomainRules) -> BTreeSet<String> {
+    let mut rows = BTreeSet::new();
+    for a in collect_accounts(dir.pages().as_mut(), rules).await.unwrap() {
+        rows.insert(format!(
+            "account {} {} {}",
+            a.address,
+            a.kind.as_str(),
+            a.display_name
+        ));
+        rows.insert(format!("address {} true", a.address));
+        for alias in &a.aliases {
+            rows.insert(format!("address {alias} false"));
+        }
+        for m in &a.members {
+            rows.insert(format!("member {} {m}", a.address));
+        }
+    }
+    rows
+}
+
+fn applied(outcome: &Outcome) -> PlannedCounts {
+    match outcome {
+        Outcome::Applied(c) => *c,
+        other => panic!("expected an applied run, got {other:?}"),
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_full_sync_stores_the_directory_and_a_rerun_writes_nothing(pool: PgPool) {
+    let (emu, id) = tenant(3000, 150).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    let want = expected(&dir, &rules()).await;
+    assert!(want.len() > 3000, "a realistic tenant: {} rows", want.len());
+
+    let counts = applied(&s.sync(&dir).await);
+    assert!(
+        counts.accounts_added > 1000 && counts.aliases_added > 100,
+        "{counts:?}"
+    );
+    assert!(counts.members_added > 0, "{counts:?}");
+    assert_eq!(s.stored().await, want);
+
+    let before = s.snapshot().await;
+    let (run_id, again) = s
+        .sync_with(&dir, &rules(), &OperationsLimits::default(), false)
+        .await;
+    assert_eq!(applied(&again), PlannedCounts::default());
+    assert_eq!(
+        s.snapshot().await,
+        before,
+        "a re-run rewrote recipient rows"
+    );
+    assert_eq!(
+        s.run_row(run_id).await,
+        ("applied".to_owned(), Some("No changes".to_owned()))
+    );
+    let staged: i64 = sqlx::query_scalar("select count(*) from sync_staging")
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(staged, 0, "staging is cleared after a run");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn changes_in_the_directory_are_followed(pool: PgPool) {
+    let (emu, id) = tenant(300, 20).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    s.sync(&dir).await;
+
+    // Delete a few users and rename one, through the emulator.
+    let users: Vec<String> = emu
+        .state()
+        .directory()
+        .resolve(&id)
+        .unwrap()
+        .users
+        .keys()
+        .take(5)
+        .cloned()
+        .collect();
+    {
+        let mut d = emu.state().directory_mut();
+        let t = d.resolve_mut(&id).unwrap();
+        for u in &users[..4] {
+            t.delete_user(u, RemovalReason::Deleted).unwrap();
+        }
+    }
+    let counts = applied(&s.sync(&dir).await);
+    assert!(counts.accounts_deleted <= 4, "{counts:?}");
+    assert_eq!(s.stored().await, expected(&dir, &rules()).await);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_limit_stops_the_run_and_nothing_is_applied(pool: PgPool) {
+    let (emu, id) = tenant(200, 10).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    let zero = OperationLimit::new(Some(0)).unwrap();
+    let cases = [
+        (
+            OperationsLimits {
+                account_add: zero,
+                ..OperationsLimits::default()
+            },
+            "Email Accounts – Add Limit: ",
+        ),
+        (
+            OperationsLimits {
+                alias_add: zero,
+                ..OperationsLimits::default()
+            },
+            "Aliases – Add Limit: ",
+        ),
+        (
+            OperationsLimits {
+                total: OperationLimit::new(Some(5)).unwrap(),
+                ..OperationsLimits::default()
+            },
+            "Total Operations – Limit: ",
+        ),
+    ];
+    for (limits, label) in cases {
+        let (run_id, outcome) = s.sync_with(&dir, &rules(), &limits, false).await;
+        assert!(matches!(outcome, Outcome::LimitExceeded(..)), "{outcome:?}");
+        let (status, summary) = s.run_row(run_id).await;
+        assert_eq!(status, "limit_exceeded");
+        let summary = summary.unwrap();
+        assert!(summary.starts_with("Limit exceeded: "), "{summary}");
+        assert!(summary.contains(label), "{summary}");
+        assert!(summary.contains(" planned, limit "), "{summary}");
+        assert!(s.stored().await.is_empty(), "nothing applied");
+        let kept: i64 =
+            sqlx::query_scalar("select count(*) from sync_run_changes where run_id = $1")
+                .bind(run_id)
+                .fetch_one(&s.app.pool)
+                .await
+                .unwrap();
+        assert!(kept > 0, "the planned changes are kept for inspection");
+    }
+
+    // The delete limits, once there is something to delete.
+    s.sync(&dir).await;
+    let synced = s.stored().await;
+    {
+        let mut d = emu.state().directory_mut();
+        let t = d.resolve_mut(&id).unwrap();
+        let ids: Vec<String> = t.users.keys().take(40).cloned().collect();
+        for u in ids {
+            t.delete_user(&u, RemovalReason::Deleted).unwrap();
+        }
+    }
+    for (limits, label) in [
+        (
+            OperationsLimits {
+                account_delete: zero,
+                ..OperationsLimits::default()
+            },
+            "Email Accounts – Delete Limit: ",
+        ),
+        (
+            OperationsLimits {
+                alias_delete: zero,
+                ..OperationsLimits::default()
+            },
+            "Aliases – Delete Limit: ",
+        ),
+    ] {
+        let (run_id, outcome) = s.sync_with(&dir, &rules(), &limits, false).await;
+        assert!(matches!(outcome, Outcome::LimitExceeded(..)), "{outcome:?}");
+        assert!(s.run_row(run_id).await.1.unwrap().contains(label));
+        assert_eq!(s.stored().await, synced, "nothing applied");
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn test_sync_plans_and_changes_nothing(pool: PgPool) {
+    let (emu, id) = tenant(200, 10).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    let (run_id, outcome) = s
+        .sync_with(&dir, &rules(), &OperationsLimits::default(), true)
+        .await;
+    let Outcome::Planned(counts) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(counts.accounts_added > 0);
+    assert!(s.stored().await.is_empty());
+    let (status, summary) = s.run_row(run_id).await;
+    assert_eq!(status, "planned");
+    assert!(summary.unwrap().starts_with('+'));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_address_owned_elsewhere_is_skipped_with_a_warning(pool: PgPool) {
+    let (emu, id) = tenant(100, 5).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    let want = expected(&dir, &rules()).await;
+    let taken = want
+        .iter()
+        .find_map(|r| {
+            r.strip_prefix("address ")
+                .and_then(|r| r.strip_suffix(" true"))
+        })
+        .unwrap()
+        .to_owned();
+    let local = taken.split('@').next().unwrap();
+    let _: serde_json::Value = s
+        .admin
+        .ok(
+            "add_account",
+            &[
+                ("domain_id", &s.domain.to_string()),
+                ("local_part", local),
+                ("kind", "mailbox"),
+            ],
+        )
+        .await;
+    let (run_id, outcome) = s
+        .sync_with(&dir, &rules(), &OperationsLimits::default(), false)
+        .await;
+    applied(&outcome);
+    let warnings: Vec<String> =
+        sqlx::query_scalar("select message from sync_run_warnings where run_id = $1")
+            .bind(run_id)
+            .fetch_all(&s.app.pool)
+            .await
+            .unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains(&taken) && w.contains("manual account")),
+        "{warnings:?}"
+    );
+    let source: String = sqlx::query_scalar("select source from accounts where address = $1")
+        .bind(&taken)
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(source, "manual", "the manual account is untouched");
+    let synced: i64 = sqlx::query_scalar(
+        "select count(*) from accounts where domain_id = $1 and source = 'office365'",
+    )
+    .bind(s.domain)
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert!(synced > 10, "the rest of the run proceeded");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn exclude_records_keep_addresses_out(pool: PgPool) {
+    let (emu, id) = tenant(200, 10).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    let rules = rules().with_exclude(ExcludePatterns::parse_lines("a*@litware.example").unwrap());
+    s.sync_with(&dir, &rules, &OperationsLimits::default(), false)
+        .await;
+    let stored = s.stored().await;
+    assert!(!stored.is_empty());
+    assert!(
+        !stored
+            .iter()
+            .any(|r| r.starts_with("address a") && r.contains("@litware.example")),
+        "an excluded address was synced"
+    );
+    assert_eq!(stored, expected(&dir, &rules).await);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_second_request_while_one_is_queued_starts_nothing(pool: PgPool) {
+    let s = setup(pool).await;
+    let org = s.admin.organization_id;
+    let enqueue = || {
+        sync::enqueue(
+            &s.app.pool,
+            org,
+            s.domain,
+            "office365",
+            false,
+            Some("a@b.example"),
+        )
+    };
+    let (first, second) = tokio::join!(enqueue(), enqueue());
+    let ok = [&first, &second].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 1, "{first:?} {second:?}");
+    assert!(matches!(
+        first.err().or(second.err()),
+        Some(EnqueueError::AlreadyActive)
+    ));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failed_fetch_or_an_empty_directory_changes_nothing(pool: PgPool) {
+    let (emu, id) = tenant(200, 10).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    s.sync(&dir).await;
+    let before = s.snapshot().await;
+
+    // Throttled beyond the retry budget: failed, nothing applied or deleted.
+    emu.state().set_faults(FaultConfig {
+        throttle_probability: 1.0,
+        retry_after: "0.01".into(),
+        ..FaultConfig::default()
+    });
+    let impatient = {
+        let config = MicrosoftConfig::new(MS_CLIENT_ID, ClientSecret::new(MS_SECRET))
+            .with_login_url(emu.base_url())
+            .with_graph_url(emu.base_url())
+            .with_retry(RetryPolicy {
+                max_retries: 2,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                max_total_wait: Duration::from_millis(100),
+            });
+        MicrosoftClient::new(config).unwrap().tenant(&id).unwrap()
+    };
+    let outcome = s.sync(&impatient).await;
+    assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome:?}");
+    assert_eq!(s.snapshot().await, before);
+    emu.state().set_faults(FaultConfig::default());
+
+    // A directory with nothing for the domain: refused, nothing deleted.
+    {
+        let mut d = emu.state().directory_mut();
+        let t = d.resolve_mut(&id).unwrap();
+        let users: Vec<String> = t.users.keys().cloned().collect();
+        for u in users {
+            t.delete_user(&u, RemovalReason::Deleted).unwrap();
+        }
+        let groups: Vec<String> = t.groups.keys().cloned().collect();
+        for g in groups {
+            t.delete_group(&g, RemovalReason::Deleted).unwrap();
+        }
+    }
+    match s.sync(&dir).await {
+        Outcome::Failed { message, .. } => {
+            assert!(message.contains("Nothing was deleted"), "{message}")
+        }
+        other => panic!("expected the empty-directory guard, got {other:?}"),
+    }
+    assert_eq!(s.snapshot().await, before);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_throttling_storm_ends_like_a_calm_run(pool: PgPool) {
+    let (emu, id) = tenant(1500, 60).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    emu.state().set_faults(FaultConfig {
+        throttle_every: 3,
+        retry_after: "0.01".into(),
+        ..FaultConfig::default()
+    });
+    applied(&s.sync(&dir).await);
+    emu.state().set_faults(FaultConfig::default());
+    assert_eq!(s.stored().await, expected(&dir, &rules()).await);
+}
