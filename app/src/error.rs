@@ -53,6 +53,10 @@ pub enum AppError {
     /// The domain has no Microsoft 365 connection yet. HTTP 409.
     #[error("This domain is not connected to Microsoft 365 yet. Grant permission first.")]
     NotConnected,
+    /// The request can't be done in the current state (a sync is already running, the plan
+    /// was applied already); the message says why and what to do. HTTP 409.
+    #[error("{0}")]
+    Conflict(String),
     /// Something failed inside Roster; the details are in the log under `reference`. HTTP 500.
     #[error("Something went wrong (reference {reference}). Please try again; if it keeps happening, contact support and quote the reference.")]
     Internal { reference: String },
@@ -118,7 +122,7 @@ impl AppError {
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Directory { .. } => StatusCode::BAD_GATEWAY,
             Self::MicrosoftNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotConnected => StatusCode::CONFLICT,
+            Self::NotConnected | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Transport(_) => StatusCode::BAD_REQUEST,
         }
     }

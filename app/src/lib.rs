@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=pages::inbound_servers::InboundServersPage />
                         <Route path=path!("/accounts") view=pages::email_accounts::EmailAccountsPage />
                         <Route path=path!("/sync/office365") view=pages::office365_sync::Office365SyncPage />
+                        <Route path=path!("/sync/runs/:run_id") view=pages::sync_run::SyncRunPage />
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

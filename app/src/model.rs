@@ -206,3 +206,203 @@ pub struct SampleAccount {
     /// For distribution lists: how many members.
     pub members: u32,
 }
+
+/// Where a sync run is, for the live progress panel and the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub id: Uuid,
+    /// `queued`, `running`, `planned`, `applied`, `limit_exceeded` or `failed`.
+    pub status: String,
+    /// While running: `fetch_users`, `fetch_groups`, `plan`, `check_limits`, `apply`.
+    pub phase: Option<String>,
+    pub test: bool,
+    pub progress_done: i64,
+    pub progress_total: Option<i64>,
+    pub objects_read: i64,
+    pub accounts_read: i64,
+    /// The history's summary, once ended.
+    pub summary: Option<String>,
+    pub queued_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl RunStatus {
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running")
+    }
+
+    /// "Fetching users — 12,000 read", "Applying 1,240 changes", …
+    pub fn phase_text(&self) -> String {
+        let total = self.progress_total.unwrap_or(0);
+        match (self.status.as_str(), self.phase.as_deref()) {
+            ("queued", _) => "Waiting to start…".to_owned(),
+            (_, Some("fetch_users")) => {
+                format!("Fetching users — {} read", thousands(self.progress_done))
+            }
+            (_, Some("fetch_groups")) => format!(
+                "Fetching distribution lists — {} objects read",
+                thousands(self.progress_done)
+            ),
+            (_, Some("plan")) => format!(
+                "Comparing {} accounts with the current recipients",
+                thousands(self.accounts_read)
+            ),
+            (_, Some("check_limits")) => "Checking the Operations Limit".to_owned(),
+            (_, Some("apply")) if total > 0 => {
+                format!("Applying {} changes", thousands(total))
+            }
+            (_, Some("apply")) => "Applying the changes".to_owned(),
+            _ => self.summary.clone().unwrap_or_default(),
+        }
+    }
+
+    /// How far the run is, 0–100, by phase: reading the directory is most of the time.
+    pub fn percent(&self) -> u8 {
+        let within = |from: f64, to: f64, done: i64, total: Option<i64>| match total {
+            Some(t) if t > 0 => from + (to - from) * (done.min(t) as f64 / t as f64),
+            // Unknown total: creep towards the end of the phase as objects arrive.
+            _ => from + (to - from) * (1.0 - 1.0 / (1.0 + done as f64 / 2000.0)),
+        };
+        let p = match (self.status.as_str(), self.phase.as_deref()) {
+            ("queued", _) => 0.0,
+            (_, Some("fetch_users")) => within(2.0, 50.0, self.progress_done, None),
+            (_, Some("fetch_groups")) => within(50.0, 70.0, self.progress_done, None),
+            (_, Some("plan")) => 75.0,
+            (_, Some("check_limits")) => 80.0,
+            (_, Some("apply")) => within(85.0, 99.0, self.progress_done, self.progress_total),
+            (status, _) if status != "running" => 100.0,
+            _ => 1.0,
+        };
+        p.clamp(0.0, 100.0) as u8
+    }
+
+    /// The outcome in a word, for the history and the run page.
+    pub fn status_label(&self) -> &'static str {
+        status_label(&self.status, self.test)
+    }
+}
+
+pub fn status_label(status: &str, test: bool) -> &'static str {
+    match status {
+        "queued" => "Queued",
+        "running" => "Running",
+        "planned" => "Planned (Test Sync)",
+        "applied" if test => "Planned (Test Sync)",
+        "applied" => "Applied",
+        "limit_exceeded" => "Limit exceeded",
+        "failed" => "Failed",
+        _ => "Unknown",
+    }
+}
+
+/// 12345 → "12,345".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// The sync part of the Office 365 Sync page: the latest run, live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncOverview {
+    pub connected: bool,
+    pub latest: Option<RunStatus>,
+}
+
+/// One line of Sync History.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub id: Uuid,
+    pub queued_at: DateTime<Utc>,
+    /// The admin's email; `None` for the schedule.
+    pub requested_by: Option<String>,
+    pub test: bool,
+    pub status: String,
+    pub summary: String,
+}
+
+/// A page of a list, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paged<T> {
+    pub rows: Vec<T>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+}
+
+impl<T> Paged<T> {
+    pub fn pages(&self) -> u32 {
+        let per = i64::from(self.per_page.max(1));
+        u32::try_from((self.total + per - 1) / per)
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+}
+
+/// A run's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub run: RunStatus,
+    pub domain_id: Uuid,
+    pub requested_by: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub counts: Option<roster_core::sync::PlannedCounts>,
+    /// "Email Accounts – Delete Limit: 150 planned, limit 100", …
+    pub exceeded: Vec<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub warnings: Vec<WarningRow>,
+    pub warnings_total: i64,
+    /// The run whose kept plan this one applied.
+    pub applies_run_id: Option<Uuid>,
+    /// The run that applied this one's kept plan (or is applying it).
+    pub applied_by_run_id: Option<Uuid>,
+    /// Whether "Apply these changes" is offered.
+    pub can_apply: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningRow {
+    pub kind: String,
+    pub address: String,
+    pub message: String,
+}
+
+/// One planned (or applied) change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub kind: String,
+    pub address: String,
+    pub item: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The kinds of change, with their labels, in the order the run page lists them.
+pub const CHANGE_KINDS: &[(&str, &str)] = &[
+    ("account_add", "Account added"),
+    ("account_delete", "Account deleted"),
+    ("account_update", "Account changed"),
+    ("alias_add", "Alias added"),
+    ("alias_delete", "Alias deleted"),
+    ("member_add", "List member added"),
+    ("member_remove", "List member removed"),
+];
+
+pub fn change_label(kind: &str) -> &'static str {
+    CHANGE_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, l)| *l)
+        .unwrap_or("Change")
+}

@@ -30,6 +30,12 @@ impl PlannedCounts {
     }
 
     /// What `kind` of limit is measured against.
+    /// Every change the plan holds (the rows an apply writes or deletes, lists counted by
+    /// member).
+    pub fn total_changes(&self) -> u64 {
+        self.total_operations() + self.accounts_updated + self.members_added + self.members_removed
+    }
+
     pub fn planned(&self, kind: LimitKind) -> u64 {
         match kind {
             LimitKind::AccountAdd => self.accounts_added,

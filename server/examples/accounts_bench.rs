@@ -93,6 +93,9 @@ async fn run(options: PgConnectOptions) -> Result<()> {
         secure_cookies: false,
         session_ttl: chrono::Duration::hours(1),
         microsoft: None,
+        syncs: std::sync::Arc::new(roster_server::worker::Queue { pool: pool.clone() }),
+        progress: roster_server::progress::channel(),
+        stopping: tokio::sync::watch::channel(false).1,
     };
     let options = leptos::config::LeptosOptions::builder()
         .output_name("roster")

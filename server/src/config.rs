@@ -17,6 +17,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Roster's Microsoft 365 app registration; `None` when `ROSTER_MS_CLIENT_ID` is unset.
     pub microsoft: Option<MicrosoftConfig>,
+    /// `ROSTER_SYNC_CONCURRENCY`: how many sync runs this instance works on at once (default 2).
+    pub sync_concurrency: usize,
 }
 
 impl Config {
@@ -36,6 +38,7 @@ impl Config {
             session_hours,
             db_max_connections,
             microsoft: microsoft_from_env()?,
+            sync_concurrency: parse_var("ROSTER_SYNC_CONCURRENCY", 2)?,
         })
     }
 

@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod operator;
+pub mod progress;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;
+pub mod worker;

@@ -5,7 +5,7 @@ use app::ssr::{AppState, MicrosoftSetup};
 use clap::{Parser, Subcommand};
 use roster_core::microsoft::MicrosoftClient;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
-use roster_server::{config::Config, operator, startup, telemetry};
+use roster_server::{config::Config, operator, startup, telemetry, worker};
 
 #[derive(Parser)]
 #[command(
@@ -104,18 +104,56 @@ async fn main() -> Result<()> {
                     None
                 }
             };
+            // One signal stops everything: HTTP stops taking requests, the worker lets its
+            // runs finish (up to a grace period), the progress listener closes.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let progress = roster_server::progress::channel();
             let state = AppState {
-                pool,
+                pool: pool.clone(),
                 secure_cookies: config.secure_cookies(),
                 session_ttl: chrono::Duration::hours(config.session_hours),
-                microsoft,
+                microsoft: microsoft.clone(),
+                syncs: std::sync::Arc::new(worker::Queue { pool: pool.clone() }),
+                progress: progress.clone(),
+                stopping: stop_rx.clone(),
             };
             let router = startup::router(state, leptos_options);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;
             tracing::info!("Roster is listening on http://{addr} (public URL {})", config.public_url);
-            startup::serve(listener, router, startup::shutdown_signal()).await?;
+
+            let stopped = move || {
+                let mut rx = stop_rx.clone();
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                }
+            };
+            tokio::spawn(async move {
+                startup::shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            });
+            let engine = worker::Engine {
+                pool: pool.clone(),
+                microsoft: microsoft.map(|m| m.client),
+            };
+            let worker = tokio::spawn(worker::run(
+                engine,
+                config.sync_concurrency,
+                std::time::Duration::from_secs(25),
+                stopped(),
+            ));
+            let forwarder = tokio::spawn(roster_server::progress::forward(
+                pool.clone(),
+                progress,
+                stopped(),
+            ));
+            startup::serve(listener, router, stopped()).await?;
+            if let Err(error) = worker.await.context("the sync worker panicked")? {
+                tracing::error!(error = ?error, "the sync worker stopped with an error");
+            }
+            let _ = forwarder.await;
+            pool.close().await;
         }
     }
     Ok(())

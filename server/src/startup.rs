@@ -2,7 +2,7 @@
 //! tests run the real app against their own database and stop it when they are done.
 
 use anyhow::{Context, Result};
-use app::ssr::{AppState, MICROSOFT_CALLBACK_PATH};
+use app::ssr::{sync_streams, AppState, MICROSOFT_CALLBACK_PATH};
 use app::{shell, App};
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -31,7 +31,8 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
     sqlx::migrate!("../migrations")
         .run(pool)
         .await
-        .context("applying database migrations")
+        .context("applying database migrations")?;
+    crate::worker::setup(pool).await
 }
 
 /// The whole HTTP app: pages, server functions, static files.
@@ -45,8 +46,21 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         let state = state.clone();
         move |query, headers| app::ssr::microsoft_consent::callback(state.clone(), query, headers)
     };
+    let events = {
+        let state = state.clone();
+        move |path, headers| app::ssr::sync_streams::events(state.clone(), path, headers)
+    };
+    let changes_csv = {
+        let state = state.clone();
+        move |path, headers| app::ssr::sync_streams::changes_csv(state.clone(), path, headers)
+    };
     Router::new()
         .route(MICROSOFT_CALLBACK_PATH, axum::routing::get(callback))
+        .route(sync_streams::EVENTS_PATH, axum::routing::get(events))
+        .route(
+            sync_streams::CHANGES_CSV_PATH,
+            axum::routing::get(changes_csv),
+        )
         .leptos_routes_with_context(&leptos_options, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())

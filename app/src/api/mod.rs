@@ -8,4 +8,5 @@ pub mod auth;
 pub mod domains;
 pub mod mail_servers;
 pub mod microsoft;
+pub mod sync_runs;
 pub mod sync_settings;

@@ -3,4 +3,5 @@
 pub mod confirm;
 pub mod forms;
 pub mod layout;
+pub mod pager;
 pub mod status;

@@ -5,6 +5,7 @@ use crate::api::accounts::{
 };
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
 use crate::components::forms::{action_error, successes, FieldError, FormError, SubmitButton};
+use crate::components::pager::urlencode;
 use crate::components::status::{EmptyRow, ErrorPanel, Loading, Time};
 use crate::model::{AccountKind, AccountRow, AccountSource};
 use crate::pages::domain_layout::use_domain;
@@ -169,17 +170,6 @@ pub fn EmailAccountsPage() -> impl IntoView {
             </ActionForm>
         </Dialog>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -98,6 +98,11 @@ fn TestConnection(
     pending: ReadSignal<bool>,
 ) -> impl IntoView {
     let requested = move || query.read().get("test").is_some_and(|v| !v.is_empty());
+    // Busy only in the browser: a page rendered on the server while its data loads must not
+    // arrive with a disabled button (without JavaScript it would stay disabled).
+    let in_browser = RwSignal::new(false);
+    Effect::new(move |_| in_browser.set(true));
+    let busy = move || in_browser.get() && pending.get();
     view! {
         <div class="test-connection" role="region" aria-labelledby="test-title">
             <h3 id="test-title">"Test Connection"</h3>
@@ -105,8 +110,8 @@ fn TestConnection(
             // A fresh value each time, so testing again runs again.
             <Form method="GET" action="">
                 <input type="hidden" name="test" value=move || test_nonce(query.read().get("test")) />
-                <button type="submit" class="button" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
-                    {move || if pending.get() && requested() { "Testing…" } else { "Test Connection" }}
+                <button type="submit" class="button" disabled=busy aria-busy=move || busy().to_string()>
+                    {move || if busy() && requested() { "Testing…" } else { "Test Connection" }}
                 </button>
             </Form>
             {match tested {

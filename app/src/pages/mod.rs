@@ -10,3 +10,5 @@ pub mod microsoft_connection;
 pub mod new_domain;
 pub mod not_found;
 pub mod office365_sync;
+pub mod sync_panel;
+pub mod sync_run;

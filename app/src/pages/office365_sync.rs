@@ -1,14 +1,15 @@
-//! Office 365 Sync: the connection panel, the Automatic Synchronization and Operations Limit
-//! forms, and the sync history.
+//! Office 365 Sync: the connection panel, Manual Sync and Test Sync with live progress, the
+//! Automatic Synchronization and Operations Limit forms, and Sync History.
 
 use crate::api::sync_settings::{get_sync_settings, SaveAutoSync, SaveOperationLimits};
 use crate::components::forms::{
     action_error, action_succeeded, successes, FieldError, FormError, SavedNotice, SubmitButton,
 };
-use crate::components::status::{EmptyRow, ErrorPanel, Loading};
+use crate::components::status::{ErrorPanel, Loading};
 use crate::model::SyncSettings;
 use crate::pages::domain_layout::use_domain;
 use crate::pages::microsoft_connection::MicrosoftConnectionPanel;
+use crate::pages::sync_panel::{HistoryVersion, SyncHistory, SyncPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster_core::{LimitKind, ServerType};
@@ -32,6 +33,7 @@ pub fn Office365SyncPage() -> impl IntoView {
     let save_limits = ServerAction::<SaveOperationLimits>::new();
     let auto_saved = successes(save_auto);
     let limits_saved = successes(save_limits);
+    provide_context(HistoryVersion(RwSignal::new(0)));
     let settings = Resource::new(
         move || (auto_saved.get(), limits_saved.get()),
         move |_| get_sync_settings(domain_id),
@@ -41,6 +43,7 @@ pub fn Office365SyncPage() -> impl IntoView {
         <h1>"Office 365 Sync"</h1>
         <p class="intro">"Keep this domain's email accounts, aliases and distribution lists in step with your Microsoft 365 organization."</p>
         <MicrosoftConnectionPanel domain=domain.clone() />
+        <SyncPanel domain_id />
         <div class="async">
         <Transition fallback=|| view! { <Loading what="Loading settings…" /> }>
             {move || Suspend::new(async move {
@@ -54,22 +57,7 @@ pub fn Office365SyncPage() -> impl IntoView {
             })}
         </Transition>
         </div>
-        <section class="section" aria-labelledby="history-title">
-            <h2 id="history-title">"Sync History"</h2>
-            <table class="table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Synced"</th>
-                        <th scope="col">"Synced By"</th>
-                        <th scope="col">"Test Sync"</th>
-                        <th scope="col">"Summary"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <EmptyRow colspan=4>"Nothing found"</EmptyRow>
-                </tbody>
-            </table>
-        </section>
+        <SyncHistory domain_id />
     }
     .into_any()
 }

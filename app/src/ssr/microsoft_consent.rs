@@ -7,7 +7,7 @@
 //! reads `/v1.0/organization` before it stores the connection.
 
 use super::auth::{require_admin, session_hash, SignedIn};
-use super::{internal, AppState, MicrosoftSetup, OrInternal, Request};
+use super::{AppState, MicrosoftSetup, OrInternal, Request};
 use crate::error::AppError;
 use crate::model::{DomainInfo, MicrosoftConnection};
 use axum::extract::Query;
@@ -162,23 +162,7 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let parts = {
-        let mut builder = axum::http::Request::builder();
-        if let Some(h) = builder.headers_mut() {
-            h.extend(headers);
-        }
-        match builder.body(()) {
-            Ok(r) => r.into_parts().0,
-            Err(e) => {
-                return problem_page(StatusCode::INTERNAL_SERVER_ERROR, &internal(e).to_string())
-            }
-        }
-    };
-    let req = Request {
-        state,
-        parts: Some(parts),
-        response: None,
-    };
+    let req = Request::from_headers(state, headers);
     match handle(&req, query).await {
         Ok(location) => Redirect::to(&location).into_response(),
         Err(Failure::State(problem)) => {

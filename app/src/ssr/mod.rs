@@ -3,8 +3,10 @@
 
 pub mod auth;
 pub mod db;
+pub mod jobs;
 pub mod microsoft_consent;
 pub mod respond;
+pub mod sync_streams;
 
 use crate::error::AppError;
 use leptos::prelude::use_context;
@@ -20,6 +22,13 @@ pub struct AppState {
     pub session_ttl: chrono::Duration,
     /// The Microsoft 365 connector, when this installation has an app registration.
     pub microsoft: Option<MicrosoftSetup>,
+    /// Where sync runs are queued (the server's apalis queue).
+    pub syncs: std::sync::Arc<dyn jobs::SyncJobs>,
+    /// Payloads of `sync_progress` notifications (`<organization_id>:<run_id>`; empty: reload
+    /// everything), for the live progress streams.
+    pub progress: tokio::sync::broadcast::Sender<String>,
+    /// Becomes `true` when the server is shutting down: long-lived streams end then.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Roster's Microsoft 365 app registration and where Microsoft sends admins back to.
@@ -74,6 +83,17 @@ impl Request {
             parts: use_context::<http::request::Parts>(),
             response: use_context::<leptos_axum::ResponseOptions>(),
         })
+    }
+
+    /// A request for a plain axum route (not a server function), from its headers.
+    pub fn from_headers(state: AppState, headers: http::HeaderMap) -> Request {
+        let mut parts = http::Request::new(()).into_parts().0;
+        parts.headers = headers;
+        Request {
+            state,
+            parts: Some(parts),
+            response: None,
+        }
     }
 
     /// Whether the browser posted a plain HTML form (JavaScript off).

@@ -5,15 +5,49 @@
 
 use super::RunSpec;
 use anyhow::{Context, Result};
-use roster_core::sync::PlannedCounts;
+use roster_core::sync::{summary, PlannedCounts};
 use sqlx::PgPool;
 
-pub async fn apply(pool: &PgPool, spec: &RunSpec, counts: PlannedCounts) -> Result<()> {
+/// Applies the changes recorded for `spec`'s run. With `expected_fingerprint`, first checks in
+/// the same transaction that the recipients are still what the plan was made against, and
+/// returns `Ok(false)` (nothing applied) when they are not.
+pub async fn apply(
+    pool: &PgPool,
+    spec: &RunSpec,
+    counts: PlannedCounts,
+    expected_fingerprint: Option<&str>,
+) -> Result<bool> {
     let org = spec.run.organization_id;
     let run = spec.run.run_id;
     let domain = spec.domain_id;
     let source = spec.source.as_str();
     let mut tx = pool.begin().await.context("starting to apply")?;
+    // Nothing else changes this domain's synced recipients while we apply (manual edits of
+    // them are refused, and only one run per domain is active): the lock makes it certain.
+    sqlx::query!(
+        "select id from domains where organization_id = $1 and id = $2 for update",
+        org,
+        domain
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .context("locking the domain")?;
+    if let Some(expected) = expected_fingerprint {
+        let now = super::plan::fingerprint(&mut tx, org, domain, source).await?;
+        if now != expected {
+            return Ok(false);
+        }
+    }
+    sqlx::query!(
+        "update sync_runs set progress_done = 0, progress_total = $3 where organization_id = $1 and id = $2",
+        org,
+        run,
+        i64::try_from(counts.total_changes())?
+    )
+    .execute(pool)
+    .await
+    .context("recording the apply's size")?;
+    super::notify(pool, spec.run).await?;
 
     sqlx::query!(
         r#"delete from addresses ad
@@ -135,7 +169,20 @@ pub async fn apply(pool: &PgPool, spec: &RunSpec, counts: PlannedCounts) -> Resu
     .execute(&mut *tx)
     .await
     .context("recording the sync time")?;
+    // The run's outcome commits with its changes: a crash can't leave one without the other.
+    sqlx::query!(
+        r#"update sync_runs set status = 'applied', phase = null, counts = $3, summary = $4,
+               progress_done = progress_total, finished_at = now()
+           where organization_id = $1 and id = $2"#,
+        org,
+        run,
+        serde_json::to_value(counts)?,
+        summary(&counts)
+    )
+    .execute(&mut *tx)
+    .await
+    .context("recording the run as applied")?;
     tracing::info!(run_id = %run, %domain, ?counts, "sync applied");
     tx.commit().await.context("committing the changes")?;
-    Ok(())
+    Ok(true)
 }

@@ -8,7 +8,7 @@
 
 mod apply;
 mod fetch;
-mod plan;
+pub mod plan;
 
 use anyhow::{Context, Result};
 use roster_core::sync::{
@@ -58,38 +58,65 @@ pub enum EnqueueError {
     Other(#[from] anyhow::Error),
 }
 
-/// Queues a run. At most one run per domain is queued or running: the database's partial
-/// unique index decides, so two clicks (or two server instances) start one run.
-pub async fn enqueue(
-    pool: &PgPool,
-    organization_id: Uuid,
-    domain_id: Uuid,
-    source: &str,
-    test: bool,
-    requested_by: Option<&str>,
-) -> Result<Uuid, EnqueueError> {
-    let trigger = if requested_by.is_some() {
+/// What to queue.
+#[derive(Debug, Clone)]
+pub struct NewRun<'a> {
+    pub organization_id: Uuid,
+    pub domain_id: Uuid,
+    pub source: &'a str,
+    pub test: bool,
+    /// The admin's email; `None` for the schedule.
+    pub requested_by: Option<&'a str>,
+    /// "Apply these changes" of a run kept at the Operations Limit.
+    pub applies_run_id: Option<Uuid>,
+}
+
+/// Queues a run and its job in one transaction. At most one run per domain is queued or
+/// running: the database's partial unique index decides, so two clicks (or two server
+/// instances) start one run.
+pub async fn enqueue(pool: &PgPool, new: &NewRun<'_>) -> Result<Uuid, EnqueueError> {
+    let trigger = if new.requested_by.is_some() {
         "manual"
     } else {
         "schedule"
     };
+    let mut tx = pool
+        .begin()
+        .await
+        .context("queueing a sync run")
+        .map_err(EnqueueError::Other)?;
     let inserted = sqlx::query_scalar!(
-        r#"insert into sync_runs (organization_id, domain_id, source, test, trigger, requested_by)
-           values ($1, $2, $3, $4, $5, $6)
+        r#"insert into sync_runs (organization_id, domain_id, source, test, trigger, requested_by, applies_run_id)
+           values ($1, $2, $3, $4, $5, $6, $7)
            on conflict (organization_id, domain_id) where status in ('queued', 'running') do nothing
            returning id"#,
-        organization_id,
-        domain_id,
-        source,
-        test,
+        new.organization_id,
+        new.domain_id,
+        new.source,
+        new.test,
         trigger,
-        requested_by
+        new.requested_by,
+        new.applies_run_id
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await
     .context("queueing a sync run")
     .map_err(EnqueueError::Other)?;
-    inserted.ok_or(EnqueueError::AlreadyActive)
+    let run_id = inserted.ok_or(EnqueueError::AlreadyActive)?;
+    crate::worker::push(
+        &mut tx,
+        RunRef {
+            organization_id: new.organization_id,
+            run_id,
+        },
+    )
+    .await
+    .map_err(EnqueueError::Other)?;
+    tx.commit()
+        .await
+        .context("queueing a sync run")
+        .map_err(EnqueueError::Other)?;
+    Ok(run_id)
 }
 
 /// Runs a queued run to its end. Returns `None` when the run is not queued (already taken by
@@ -104,34 +131,161 @@ pub async fn run(
     let Some(spec) = start(pool, run).await? else {
         return Ok(None);
     };
-    let result = execute(pool, directory, rules, limits, &spec).await;
+    Ok(Some(
+        run_started(pool, directory, rules, limits, &spec).await?,
+    ))
+}
+
+/// Runs a run that [`start`] claimed.
+pub async fn run_started(
+    pool: &PgPool,
+    directory: &dyn Directory,
+    rules: &DomainRules,
+    limits: &OperationsLimits,
+    spec: &RunSpec,
+) -> Result<Outcome> {
+    let run = spec.run;
+    let result = execute(pool, directory, rules, limits, spec).await;
     fetch::clear_staging(pool, run).await?;
     let outcome = match result {
         Ok(outcome) => outcome,
-        Err(error) => {
-            let (message, code) = match error.downcast_ref::<DirectoryError>() {
-                Some(e) => (e.to_string(), e.microsoft_code().map(str::to_owned)),
-                None => match error.downcast_ref::<roster_core::sync::SyncRefusal>() {
-                    Some(refusal) => (refusal.to_string(), None),
-                    None => {
-                        let reference = Uuid::new_v4().simple().to_string()[..8].to_uppercase();
-                        tracing::error!(%reference, error = ?error, "sync run failed");
-                        (
-                            format!("Something went wrong inside Roster (reference {reference}). Nothing was changed."),
-                            None,
-                        )
-                    }
-                },
-            };
-            tracing::warn!(run_id = %run.run_id, %message, "sync run failed");
-            Outcome::Failed { message, code }
-        }
+        Err(error) => failure(run, &error),
     };
     finish(pool, run, &outcome).await?;
-    Ok(Some(outcome))
+    Ok(outcome)
 }
 
-async fn start(pool: &PgPool, run: RunRef) -> Result<Option<RunSpec>> {
+/// Ends a claimed run as failed before it read anything (no connection, …).
+pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Result<Outcome> {
+    let outcome = Outcome::Failed {
+        message,
+        code: None,
+    };
+    finish(pool, spec.run, &outcome).await?;
+    Ok(outcome)
+}
+
+/// The admin's words for why a run failed; unexpected errors are logged under a reference.
+fn failure(run: RunRef, error: &anyhow::Error) -> Outcome {
+    let (message, code) = match error.downcast_ref::<DirectoryError>() {
+        Some(e) => (e.to_string(), e.microsoft_code().map(str::to_owned)),
+        None => match error.downcast_ref::<roster_core::sync::SyncRefusal>() {
+            Some(refusal) => (refusal.to_string(), None),
+            None => {
+                let reference = Uuid::new_v4().simple().to_string()[..8].to_uppercase();
+                tracing::error!(%reference, run_id = %run.run_id, error = ?error, "sync run failed");
+                (
+                    format!("Something went wrong inside Roster (reference {reference}). Nothing was changed."),
+                    None,
+                )
+            }
+        },
+    };
+    tracing::warn!(run_id = %run.run_id, %message, "sync run failed");
+    Outcome::Failed { message, code }
+}
+
+/// "Apply these changes": applies the plan another run kept at the Operations Limit, if the
+/// recipients are still exactly what it was made against.
+pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Result<Outcome> {
+    let run = spec.run;
+    let result: Result<Outcome> = async {
+        let kept = sqlx::query!(
+            r#"select status, test, counts, recipients_fingerprint, domain_id
+               from sync_runs where organization_id = $1 and id = $2"#,
+            run.organization_id,
+            kept_run_id
+        )
+        .fetch_optional(pool)
+        .await
+        .context("loading the kept plan")?;
+        let refuse = |message: &str| {
+            Ok(Outcome::Failed {
+                message: message.to_owned(),
+                code: None,
+            })
+        };
+        let Some(kept) = kept else {
+            return refuse("The plan to apply no longer exists.");
+        };
+        let (Some(counts), Some(print)) = (kept.counts, kept.recipients_fingerprint) else {
+            return refuse("That run kept no plan to apply.");
+        };
+        if kept.status != "limit_exceeded" || kept.test || kept.domain_id != spec.domain_id {
+            return refuse("Only a sync stopped by the Operations Limit can be applied.");
+        }
+        let counts: PlannedCounts = serde_json::from_value(counts).context("reading the kept counts")?;
+        set_phase(pool, run, "apply").await?;
+        // The kept plan becomes this run's, so its page lists what was applied.
+        sqlx::query!(
+            r#"insert into sync_run_changes (organization_id, run_id, seq, kind, address, item, before, after,
+                   new_display_name, new_kind)
+               select organization_id, $2, seq, kind, address, item, before, after, new_display_name, new_kind
+               from sync_run_changes where organization_id = $1 and run_id = $3"#,
+            run.organization_id,
+            run.run_id,
+            kept_run_id
+        )
+        .execute(pool)
+        .await
+        .context("copying the kept plan")?;
+        sqlx::query!(
+            r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message)
+               select organization_id, $2, seq, kind, address, message
+               from sync_run_warnings where organization_id = $1 and run_id = $3"#,
+            run.organization_id,
+            run.run_id,
+            kept_run_id
+        )
+        .execute(pool)
+        .await
+        .context("copying the kept warnings")?;
+        if apply::apply(pool, spec, counts, Some(&print)).await? {
+            Ok(Outcome::Applied(counts))
+        } else {
+            sqlx::query!(
+                "delete from sync_run_changes where organization_id = $1 and run_id = $2",
+                run.organization_id,
+                run.run_id
+            )
+            .execute(pool)
+            .await
+            .context("dropping the refused plan")?;
+            refuse("Not applied: this domain's recipients changed since the plan was made (another sync ran, or the directory's accounts were edited). Run Manual Sync to plan again.")
+        }
+    }
+    .await;
+    let outcome = result.unwrap_or_else(|error| failure(run, &error));
+    finish(pool, run, &outcome).await?;
+    Ok(outcome)
+}
+
+/// A run left `running` by a worker that died: its changes were never committed (a run's
+/// outcome commits with them), so it ends as failed with nothing changed.
+pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
+    let updated = sqlx::query!(
+        r#"update sync_runs set status = 'failed', phase = null,
+               summary = 'Failed: Roster stopped while this sync was running. Nothing was changed; run it again.',
+               error = 'Roster stopped while this sync was running. Nothing was changed; run it again.',
+               finished_at = now()
+           where organization_id = $1 and id = $2 and status = 'running'"#,
+        run.organization_id,
+        run.run_id
+    )
+    .execute(pool)
+    .await
+    .context("ending an interrupted run")?
+    .rows_affected();
+    fetch::clear_staging(pool, run).await?;
+    if updated > 0 {
+        tracing::warn!(run_id = %run.run_id, "a sync run was interrupted; marked failed");
+        notify(pool, run).await?;
+    }
+    Ok(updated > 0)
+}
+
+/// Claims a queued run for this worker.
+pub async fn start(pool: &PgPool, run: RunRef) -> Result<Option<RunSpec>> {
     let row = sqlx::query!(
         r#"update sync_runs set status = 'running', phase = 'fetch_users', started_at = now()
            where organization_id = $1 and id = $2 and status = 'queued'
@@ -180,7 +334,7 @@ async fn execute(
         return Ok(Outcome::Planned(counts));
     }
     set_phase(pool, spec.run, "apply").await?;
-    apply::apply(pool, spec, counts).await?;
+    apply::apply(pool, spec, counts, None).await?;
     Ok(Outcome::Applied(counts))
 }
 

@@ -137,6 +137,16 @@ pub async fn plan(pool: &PgPool, spec: &RunSpec) -> Result<PlannedCounts> {
 
     insert_changes(&mut tx, spec).await?;
     let counts = count(&mut tx, spec).await?;
+    let print = fingerprint(&mut tx, org, domain, source).await?;
+    sqlx::query!(
+        "update sync_runs set recipients_fingerprint = $3 where organization_id = $1 and id = $2",
+        org,
+        run,
+        print
+    )
+    .execute(&mut *tx)
+    .await
+    .context("recording what the plan was made against")?;
     tx.commit().await.context("committing the plan")?;
     Ok(counts)
 }
@@ -245,4 +255,37 @@ async fn count(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<Pla
         members_added: n(row.members_added),
         members_removed: n(row.members_removed),
     })
+}
+
+/// A digest of the domain's synced recipients — accounts (address, kind, name), aliases and
+/// list members — so a kept plan can tell whether they changed since it was made.
+pub async fn fingerprint(
+    conn: &mut sqlx::PgConnection,
+    org: uuid::Uuid,
+    domain: uuid::Uuid,
+    source: &str,
+) -> Result<String> {
+    sqlx::query_scalar!(
+        r#"select md5(coalesce(string_agg(x, E'\n' order by x), '')) as "print!" from (
+               select 'a ' || a.address || ' ' || a.kind || ' ' || coalesce(a.display_name, '') as x
+               from accounts a
+               where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
+               union all
+               select 'd ' || a.address || ' ' || ad.address
+               from accounts a
+               join addresses ad on ad.organization_id = a.organization_id and ad.account_id = a.id
+               where a.organization_id = $1 and a.domain_id = $2 and a.source = $3 and not ad.is_primary
+               union all
+               select 'm ' || a.address || ' ' || m.member
+               from accounts a
+               join list_members m on m.organization_id = a.organization_id and m.account_id = a.id
+               where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
+           ) t"#,
+        org,
+        domain,
+        source
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .context("fingerprinting the synced recipients")
 }

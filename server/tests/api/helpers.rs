@@ -6,7 +6,7 @@ use leptos::config::LeptosOptions;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
-use roster_server::{operator, startup};
+use roster_server::{operator, startup, worker};
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -48,7 +48,7 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(pool: PgPool, secure_cookies: bool) -> TestApp {
-    spawn_app_configured(pool, secure_cookies, None).await
+    spawn_app_configured(pool, secure_cookies, None, true).await
 }
 
 /// Roster's app registration in the test emulators.
@@ -67,17 +67,21 @@ pub async fn spawn_app_with_microsoft(pool: PgPool, emulator_url: &str) -> TestA
             max_delay: std::time::Duration::from_millis(20),
             max_total_wait: std::time::Duration::from_secs(2),
         });
-    spawn_app_configured(pool, false, Some(config)).await
+    spawn_app_configured(pool, false, Some(config), true).await
 }
 
-/// Starts the real app on a random port. It runs on its own multi-threaded runtime, as in
+/// Starts the real app on a random port, with the sync worker unless `with_worker` is false
+/// (tests that drive the engine themselves). It runs on its own multi-threaded runtime, as in
 /// production (`#[sqlx::test]` gives the test a single-threaded one), with its own pool on the
 /// test's fresh database.
 pub async fn spawn_app_configured(
     pool: PgPool,
     secure_cookies: bool,
     microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
 ) -> TestApp {
+    // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
+    worker::setup(&pool).await.unwrap();
     // `ROSTER_TEST_LOG=debug cargo test …` shows the servers' logs.
     if let Ok(filter) = std::env::var("ROSTER_TEST_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -110,22 +114,55 @@ pub async fn spawn_app_configured(
                 .site_root("target/site")
                 .site_pkg_dir("pkg")
                 .build();
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let stopping = stop_rx.clone();
+            let stopped = move || {
+                let mut rx = stop_rx.clone();
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                }
+            };
+            let progress = roster_server::progress::channel();
             let state = AppState {
                 pool: server_pool.clone(),
                 secure_cookies,
                 session_ttl: chrono::Duration::hours(1),
-                microsoft,
+                microsoft: microsoft.clone(),
+                syncs: std::sync::Arc::new(worker::Queue {
+                    pool: server_pool.clone(),
+                }),
+                progress: progress.clone(),
+                stopping,
             };
-            let (grace_tx, grace_rx) = oneshot::channel::<()>();
+            // The real worker and progress listener, as in production.
+            let engine = worker::Engine {
+                pool: server_pool.clone(),
+                microsoft: microsoft.map(|m| m.client),
+            };
+            let worker = tokio::spawn({
+                let stopped = stopped();
+                async move {
+                    if with_worker {
+                        worker::run(engine, 2, std::time::Duration::from_secs(5), stopped).await
+                    } else {
+                        Ok(())
+                    }
+                }
+            });
+            let forwarder = tokio::spawn(roster_server::progress::forward(
+                server_pool.clone(),
+                progress,
+                stopped(),
+            ));
             let server = tokio::spawn(startup::serve(
                 listener,
                 startup::router(state, options),
-                async move {
-                    let _ = grace_rx.await;
-                },
+                stopped(),
             ));
             let _ = shutdown_rx.await;
-            let _ = grace_tx.send(());
+            let _ = stop_tx.send(true);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
+            let _ = forwarder.await;
             // A client connection whose tasks live on the (now blocked) test runtime may never
             // close by itself: don't wait for it forever.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server).await;

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{spawn_app, Admin, TestApp, MS_CLIENT_ID, MS_SECRET};
+use crate::helpers::{spawn_app_configured, Admin, TestApp, MS_CLIENT_ID, MS_SECRET};
 use roster_core::directory::collect_accounts;
 use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig, RetryPolicy};
 use roster_core::sync::PlannedCounts;
@@ -12,7 +12,7 @@ use roster_core::{
 };
 use roster_m365_emulator::changes::RemovalReason;
 use roster_m365_emulator::{spawn, EmulatorConfig, FaultConfig, GenerateSpec, RunningEmulator};
-use roster_server::sync::{self, EnqueueError, Outcome, RunRef};
+use roster_server::sync::{self, EnqueueError, NewRun, Outcome, RunRef};
 use sqlx::PgPool;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -64,7 +64,8 @@ struct Setup {
 }
 
 async fn setup(pool: PgPool) -> Setup {
-    let app = spawn_app(pool).await;
+    // No worker: these tests run the engine themselves.
+    let app = spawn_app_configured(pool, false, None, false).await;
     let admin = app.admin("Litware").await;
     let domain = admin.create_domain(DOMAIN, "office365").await;
     Setup { app, admin, domain }
@@ -81,11 +82,14 @@ impl Setup {
         let org = self.admin.organization_id;
         let run_id = sync::enqueue(
             &self.app.pool,
-            org,
-            self.domain,
-            "office365",
-            test,
-            Some(&self.admin.email),
+            &NewRun {
+                organization_id: org,
+                domain_id: self.domain,
+                source: "office365",
+                test,
+                requested_by: Some(&self.admin.email),
+                applies_run_id: None,
+            },
         )
         .await
         .unwrap();
@@ -414,16 +418,15 @@ async fn exclude_records_keep_addresses_out(pool: PgPool) {
 async fn a_second_request_while_one_is_queued_starts_nothing(pool: PgPool) {
     let s = setup(pool).await;
     let org = s.admin.organization_id;
-    let enqueue = || {
-        sync::enqueue(
-            &s.app.pool,
-            org,
-            s.domain,
-            "office365",
-            false,
-            Some("a@b.example"),
-        )
+    let new = NewRun {
+        organization_id: org,
+        domain_id: s.domain,
+        source: "office365",
+        test: false,
+        requested_by: Some("a@b.example"),
+        applies_run_id: None,
     };
+    let enqueue = || sync::enqueue(&s.app.pool, &new);
     let (first, second) = tokio::join!(enqueue(), enqueue());
     let ok = [&first, &second].iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 1, "{first:?} {second:?}");

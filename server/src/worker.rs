@@ -1,0 +1,245 @@
+//! The sync worker: apalis jobs on Postgres, one per run. Every server instance runs a worker;
+//! apalis hands each job to one of them, and the run row (`sync_runs`) is the truth about
+//! where a run is.
+//!
+//! A job carries only the run's id. The worker loads what the run needs — the domain's
+//! directory connection, Exclude Records and Operations Limit — when it starts, so a run
+//! uses the settings of the moment it runs.
+
+use crate::sync::{self, EnqueueError, NewRun, RunRef, RunSpec};
+use anyhow::{Context, Result};
+use apalis::prelude::*;
+use apalis_postgres::{Config, PostgresStorage};
+use app::ssr::jobs::{StartFuture, StartSync, StartSyncError, SyncJobs};
+use roster_core::microsoft::MicrosoftClient;
+use roster_core::{DomainName, DomainRules, ExcludePatterns, OperationLimit, OperationsLimits};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use std::future::Future;
+use std::time::Duration;
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// The apalis queue of sync runs.
+pub const QUEUE: &str = "roster_sync";
+
+/// An apalis job: run this sync run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SyncJob {
+    pub organization_id: Uuid,
+    pub run_id: Uuid,
+}
+
+/// Creates apalis's tables (schema `apalis`, its own migrations table).
+pub async fn setup(pool: &PgPool) -> Result<()> {
+    PostgresStorage::<()>::setup(pool)
+        .await
+        .context("setting up the job queue (apalis)")
+}
+
+/// Adds the job of a run, in the caller's transaction: the run and its job exist together.
+pub async fn push(conn: &mut PgConnection, run: RunRef) -> Result<()> {
+    let job = SyncJob {
+        organization_id: run.organization_id,
+        run_id: run.run_id,
+    };
+    // Failures of a run are recorded on the run itself; a job is retried only when Roster
+    // could not even record that (the database went away).
+    let task = TaskBuilder::new(serde_json::to_vec(&job)?)
+        .max_attempts(3)
+        .build();
+    apalis_postgres::queries::push_tasks(conn, QUEUE, vec![task])
+        .await
+        .context("queueing the sync job")
+}
+
+/// What a run needs besides the database.
+#[derive(Clone)]
+pub struct Engine {
+    pub pool: PgPool,
+    /// The Microsoft 365 connector, when configured.
+    pub microsoft: Option<MicrosoftClient>,
+}
+
+/// [`SyncJobs`] for the server functions: queues through [`sync::enqueue`].
+pub struct Queue {
+    pub pool: PgPool,
+}
+
+impl SyncJobs for Queue {
+    fn start(&self, request: StartSync) -> StartFuture<'_> {
+        Box::pin(async move {
+            let new = NewRun {
+                organization_id: request.organization_id,
+                domain_id: request.domain_id,
+                source: request.source,
+                test: request.test,
+                requested_by: request.requested_by.as_deref(),
+                applies_run_id: request.applies_run_id,
+            };
+            sync::enqueue(&self.pool, &new).await.map_err(|e| match e {
+                EnqueueError::AlreadyActive => StartSyncError::AlreadyActive,
+                EnqueueError::Other(e) => StartSyncError::Other(e),
+            })
+        })
+    }
+}
+
+/// Runs one job to its end.
+pub async fn perform(engine: &Engine, job: SyncJob) -> Result<()> {
+    let run = RunRef {
+        organization_id: job.organization_id,
+        run_id: job.run_id,
+    };
+    let status = sqlx::query_scalar!(
+        "select status from sync_runs where organization_id = $1 and id = $2",
+        run.organization_id,
+        run.run_id
+    )
+    .fetch_optional(&engine.pool)
+    .await
+    .context("loading the run")?;
+    match status.as_deref() {
+        Some("queued") => {}
+        // apalis gives a job back when its worker stopped answering: that worker died mid-run.
+        Some("running") => {
+            sync::interrupted(&engine.pool, run).await?;
+            return Ok(());
+        }
+        _ => return Ok(()),
+    }
+    let Some(spec) = sync::start(&engine.pool, run).await? else {
+        return Ok(());
+    };
+    let span = tracing::info_span!("sync_run", run_id = %run.run_id, domain_id = %spec.domain_id,
+        organization_id = %run.organization_id, test = spec.test);
+    execute(engine, &spec).instrument(span).await
+}
+
+async fn execute(engine: &Engine, spec: &RunSpec) -> Result<()> {
+    let pool = &engine.pool;
+    let kept = sqlx::query_scalar!(
+        "select applies_run_id from sync_runs where organization_id = $1 and id = $2",
+        spec.run.organization_id,
+        spec.run.run_id
+    )
+    .fetch_one(pool)
+    .await
+    .context("loading the run")?;
+    if let Some(kept) = kept {
+        sync::apply_kept(pool, spec, kept).await?;
+        return Ok(());
+    }
+    let settings = match load_settings(pool, spec).await? {
+        Ok(settings) => settings,
+        Err(message) => {
+            sync::fail_started(pool, spec, message).await?;
+            return Ok(());
+        }
+    };
+    let Some(microsoft) = engine.microsoft.as_ref() else {
+        sync::fail_started(pool, spec, "The Microsoft 365 connection is not configured on this Roster installation. Ask your Roster operator to set it up.".into()).await?;
+        return Ok(());
+    };
+    let tenant = sqlx::query_scalar!(
+        "select tenant_id from microsoft_connections where organization_id = $1 and domain_id = $2",
+        spec.run.organization_id,
+        spec.domain_id
+    )
+    .fetch_optional(pool)
+    .await
+    .context("loading the domain's Microsoft 365 connection")?;
+    let Some(tenant) = tenant else {
+        sync::fail_started(pool, spec, "This domain is not connected to Microsoft 365. Grant permission on the Office 365 Sync page first.".into()).await?;
+        return Ok(());
+    };
+    let directory = microsoft.tenant(&tenant).context("the stored tenant id")?;
+    tracing::info!(tenant_id = %tenant, "sync run started");
+    let outcome =
+        sync::run_started(pool, &directory, &settings.rules, &settings.limits, spec).await?;
+    tracing::info!(?outcome, "sync run ended");
+    Ok(())
+}
+
+struct Settings {
+    rules: DomainRules,
+    limits: OperationsLimits,
+}
+
+/// The domain's Exclude Records and Operations Limit; `Err` with the admin's words when the
+/// stored settings can't be used.
+async fn load_settings(pool: &PgPool, spec: &RunSpec) -> Result<Result<Settings, String>> {
+    let row = sqlx::query!(
+        r#"select d.name, s.exclude_patterns as "exclude_patterns?",
+                  s.account_add_limit, s.account_delete_limit, s.alias_add_limit,
+                  s.alias_delete_limit, s.total_limit
+           from domains d
+           left join sync_settings s on s.organization_id = d.organization_id and s.domain_id = d.id
+           where d.organization_id = $1 and d.id = $2"#,
+        spec.run.organization_id,
+        spec.domain_id
+    )
+    .fetch_one(pool)
+    .await
+    .context("loading the domain's sync settings")?;
+    let domain = DomainName::parse(&row.name).context("the stored domain name")?;
+    let exclude = row.exclude_patterns.unwrap_or_default().join("\n");
+    let exclude = match ExcludePatterns::parse_lines(&exclude) {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(format!("The Exclude Records setting can't be used ({e}). Correct it on the Office 365 Sync page."))),
+    };
+    let limit = |v: Option<i32>| {
+        OperationLimit::try_from(v.and_then(|v| u32::try_from(v).ok()))
+            .unwrap_or(OperationLimit::none())
+    };
+    Ok(Ok(Settings {
+        rules: DomainRules::new(domain).with_exclude(exclude),
+        limits: OperationsLimits {
+            account_add: limit(row.account_add_limit),
+            account_delete: limit(row.account_delete_limit),
+            alias_add: limit(row.alias_add_limit),
+            alias_delete: limit(row.alias_delete_limit),
+            total: limit(row.total_limit),
+        },
+    }))
+}
+
+async fn handle(job: SyncJob, engine: Data<Engine>) -> Result<(), BoxDynError> {
+    perform(&engine, job).await.map_err(|error| {
+        tracing::error!(run_id = %job.run_id, error = ?error, "sync job failed; apalis retries it");
+        error.into()
+    })
+}
+
+/// Runs the worker until `shutdown` completes; runs in progress then get `grace` to finish
+/// (a run cut off is given back by apalis and ends as "interrupted", with nothing changed).
+pub async fn run(
+    engine: Engine,
+    concurrency: usize,
+    grace: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let config = Config::default()
+        .queue(QUEUE)
+        .heartbeat_interval(Duration::from_secs(10))
+        .missed_heartbeats(6);
+    let storage = PostgresStorage::<SyncJob>::new(&engine.pool).with_config(config);
+    let name = format!("sync-{}", Uuid::new_v4().simple());
+    Monitor::new()
+        .register(move |_| {
+            WorkerBuilder::new(name.clone())
+                .backend(storage.clone().with_pubsub())
+                .data(engine.clone())
+                .concurrency(concurrency)
+                .parallelize(tokio::spawn)
+                .build(handle)
+        })
+        .should_restart(|_, _| true)
+        .shutdown_timeout(grace)
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await
+        .context("running the sync worker")
+}
