@@ -296,6 +296,9 @@ pub async fn start(pool: &PgPool, run: RunRef) -> Result<Option<RunSpec>> {
     .fetch_optional(pool)
     .await
     .context("starting a sync run")?;
+    if row.is_some() {
+        notify(pool, run).await?;
+    }
     Ok(row.map(|r| RunSpec {
         run,
         domain_id: r.domain_id,

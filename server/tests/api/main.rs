@@ -11,3 +11,4 @@ mod no_js_forms;
 mod pages;
 mod settings;
 mod sync_engine;
+mod sync_runs;

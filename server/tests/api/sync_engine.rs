@@ -503,3 +503,55 @@ async fn a_throttling_storm_ends_like_a_calm_run(pool: PgPool) {
     emu.state().set_faults(FaultConfig::default());
     assert_eq!(s.stored().await, expected(&dir, &rules()).await);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_apply_that_fails_midway_leaves_the_recipients_as_they_were(pool: PgPool) {
+    let (emu, id) = tenant(300, 20).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    applied(&s.sync(&dir).await);
+    let before = s.snapshot().await;
+
+    // The directory changes; the apply then fails at its last statement (list members),
+    // after accounts and aliases were already written inside the transaction.
+    sqlx::query("delete from accounts where domain_id = $1 and kind = 'mailbox' and address in (select address from accounts where domain_id = $1 and kind = 'mailbox' order by address limit 5)")
+        .bind(s.domain)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let emptied = s.snapshot().await;
+    sqlx::query(
+        r#"create function refuse_members() returns trigger language plpgsql as
+           $$ begin raise exception 'the disk is full'; end $$"#,
+    )
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "create trigger refuse_members before insert or delete on list_members for each statement execute function refuse_members()",
+    )
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    let outcome = s.sync(&dir).await;
+    assert!(
+        matches!(&outcome, Outcome::Failed { message, .. } if message.contains("Nothing was changed")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        s.snapshot().await,
+        emptied,
+        "a failed apply left part of its changes"
+    );
+    assert_ne!(emptied, before);
+
+    sqlx::query("drop trigger refuse_members on list_members")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    applied(&s.sync(&dir).await);
+    assert_eq!(
+        s.stored().await,
+        before.into_iter().map(|(r, _)| r).collect()
+    );
+}
