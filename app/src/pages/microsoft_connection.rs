@@ -98,11 +98,9 @@ fn TestConnection(
     pending: ReadSignal<bool>,
 ) -> impl IntoView {
     let requested = move || query.read().get("test").is_some_and(|v| !v.is_empty());
-    // Busy only in the browser: a page rendered on the server while its data loads must not
-    // arrive with a disabled button (without JavaScript it would stay disabled).
-    let in_browser = RwSignal::new(false);
-    Effect::new(move |_| in_browser.set(true));
-    let busy = move || in_browser.get() && pending.get();
+    // Busy only in the browser: the server renders while the transition is still pending,
+    // and a page without JavaScript must not arrive with a disabled button.
+    let busy = move || cfg!(feature = "hydrate") && pending.get();
     view! {
         <div class="test-connection" role="region" aria-labelledby="test-title">
             <h3 id="test-title">"Test Connection"</h3>
