@@ -295,21 +295,9 @@ pub fn status_label(status: &str, test: bool) -> &'static str {
     }
 }
 
-/// 12345 → "12,345".
+/// 12345 → "12,345" (counts from the database are `bigint`, never negative).
 pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    roster_core::sync::thousands(u64::try_from(n).unwrap_or(0))
 }
 
 /// The sync part of the Office 365 Sync page: the latest run, live.

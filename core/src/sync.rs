@@ -158,7 +158,7 @@ pub fn check_not_emptied(accounts_read: u64, synced_now: u64) -> Result<(), Sync
 }
 
 /// 12,345
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

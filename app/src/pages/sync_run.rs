@@ -7,6 +7,7 @@ use crate::components::confirm::{CancelButton, Dialog};
 use crate::components::forms::{action_error, FormError};
 use crate::components::pager::{urlencode, Pager};
 use crate::components::status::{format_time, EmptyRow, ErrorPanel, Loading};
+use crate::error::AppError;
 use crate::model::{change_label, thousands, RunDetail, CHANGE_KINDS};
 use crate::pages::domain_layout::use_domain;
 use leptos::prelude::*;
@@ -52,6 +53,9 @@ pub fn SyncRunPage() -> impl IntoView {
             })}
         </Transition>
         </div>
+        // A sibling, not a child, of the run's Transition: nested Suspense is what Leptos 0.8
+        // hydrates least reliably.
+        {move || view! { <Changes domain_id run_id=run_id() /> }}
     }
 }
 
@@ -168,7 +172,6 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
                 })}
             </section>
         })}
-        <Changes domain_id run_id=run.id />
     }
 }
 
@@ -217,6 +220,8 @@ fn Changes(domain_id: Uuid, run_id: Uuid) -> impl IntoView {
             <Transition fallback=|| view! { <Loading what="Loading the changes…" /> }>
                 {move || Suspend::new(async move {
                     match changes.await {
+                        // The run's own panel above says so.
+                        Err(AppError::NotFound) => ().into_any(),
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                         Ok(p) => {
                             let (kind, search, _) = filter();
