@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/domains/:id") view=pages::domain_layout::DomainLayout>
                         <Route path=path!("") view=pages::inbound_servers::InboundServersPage />
                         <Route path=path!("/accounts") view=pages::email_accounts::EmailAccountsPage />
+                        <Route path=path!("/accounts/:account_id") view=pages::list_members::ListMembersPage />
                         <Route path=path!("/sync/office365") view=pages::office365_sync::Office365SyncPage />
                         <Route path=path!("/sync/runs/:run_id") view=pages::sync_run::SyncRunPage />
                     </ParentRoute>

@@ -143,6 +143,14 @@ test('a tripped limit shows in the history with its numbers; its changes are app
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email Accounts' }).click();
   await expect(page.getByRole('status').filter({ hasText: /accounts?$/ })).toHaveText('4 accounts');
+  // The synced list's page shows its members, read-only.
+  await page.getByRole('link', { name: `sales@${domain}` }).click();
+  await expect(page.getByRole('heading', { level: 1, name: `sales@${domain}` })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Members (2)' })).toBeVisible();
+  await expect(page.getByRole('main')).toContainText(`adele@${domain}`);
+  await expect(page.getByRole('main')).toContainText(`megan@${domain}`);
+  await expect(page.getByRole('main')).toContainText('Kept in step with Office 365 at each sync');
+  await expect(page.getByRole('button', { name: /Edit|Delete/ })).toHaveCount(0);
 });
 
 test('Manual Sync works without JavaScript @nojs', async ({ page, login }) => {

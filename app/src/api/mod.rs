@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admins;
 pub mod auth;
 pub mod domains;
+pub mod list_members;
 pub mod mail_servers;
 pub mod microsoft;
 pub mod sync_runs;

@@ -260,7 +260,13 @@ fn AccountRowView(row: AccountRow, domain_id: Uuid, actions: AccountActions) -> 
     });
     view! {
         <tr>
-            <td>{row.address.clone()}</td>
+            <td>
+                {if row.kind == AccountKind::DistributionList {
+                    view! { <A href=format!("/domains/{domain_id}/accounts/{}", row.id)>{row.address.clone()}</A> }.into_any()
+                } else {
+                    row.address.clone().into_any()
+                }}
+            </td>
             <td>{row.kind.label()}</td>
             <td class="aliases">{aliases_text}</td>
             <td>{row.source.label()}</td>

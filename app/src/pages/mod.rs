@@ -5,6 +5,7 @@ pub mod domain_layout;
 pub mod domains;
 pub mod email_accounts;
 pub mod inbound_servers;
+pub mod list_members;
 pub mod login;
 pub mod microsoft_connection;
 pub mod new_domain;

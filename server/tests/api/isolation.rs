@@ -55,6 +55,18 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     .await
     .unwrap();
     let (server, account) = (server.id.to_string(), account.id.to_string());
+    // A kept plan of A's (a run stopped by the Operations Limit).
+    let run: uuid::Uuid = sqlx::query_scalar!(
+        r#"insert into sync_runs (organization_id, domain_id, source, trigger, requested_by, status, counts, recipients_fingerprint)
+           values ($1, $2, 'office365', 'manual', $3, 'limit_exceeded', '{}'::jsonb, 'x') returning id"#,
+        a.organization_id,
+        domain.parse::<uuid::Uuid>().unwrap(),
+        a.email
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let run = run.to_string();
 
     // Valid arguments for every function that takes an organization's ids: all of them A's.
     let scoped: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -134,6 +146,41 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
         ("grant_microsoft_consent", vec![("domain_id", &domain)]),
         ("disconnect_microsoft", vec![("domain_id", &domain)]),
         ("test_microsoft_connection", vec![("domain_id", &domain)]),
+        ("get_sync_overview", vec![("domain_id", &domain)]),
+        (
+            "start_sync",
+            vec![("domain_id", &domain), ("mode", "manual")],
+        ),
+        (
+            "list_sync_history",
+            vec![("domain_id", &domain), ("page", "1")],
+        ),
+        (
+            "get_sync_run",
+            vec![("domain_id", &domain), ("run_id", &run)],
+        ),
+        (
+            "list_run_changes",
+            vec![
+                ("domain_id", &domain),
+                ("run_id", &run),
+                ("kind", ""),
+                ("search", ""),
+                ("page", "1"),
+            ],
+        ),
+        (
+            "apply_kept_plan",
+            vec![("domain_id", &domain), ("run_id", &run)],
+        ),
+        (
+            "get_list_members",
+            vec![
+                ("domain_id", &domain),
+                ("account_id", &account),
+                ("page", "1"),
+            ],
+        ),
     ];
     // Functions that only ever touch the caller's own organization; checked further down.
     let own: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -198,6 +245,11 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     assert_eq!(servers.len(), 1);
     let accounts: AccountsPage = a.ok("list_accounts", &[("domain_id", &domain)]).await;
     assert_eq!(accounts.total, 1);
+    let runs = sqlx::query_scalar!(r#"select count(*) as "n!" from sync_runs"#)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 1, "B started a sync of A's domain");
     assert_eq!(accounts.rows[0].aliases, vec![alias.clone()]);
     assert_eq!(accounts.rows[0].kind, app::model::AccountKind::Mailbox);
     let settings: SyncSettings = a.ok("get_sync_settings", &[("domain_id", &domain)]).await;

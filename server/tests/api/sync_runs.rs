@@ -252,6 +252,32 @@ async fn manual_sync_runs_in_the_worker_streams_progress_and_is_in_the_history(p
         .iter()
         .any(|l| l.starts_with(&format!("Account added,{first},"))));
 
+    // A synced distribution list's page lists its members.
+    let (list, members): (Uuid, i64) = sqlx::query_as(
+        r#"select a.id, count(*) from accounts a join list_members m on m.account_id = a.id
+           where a.kind = 'distribution_list' group by a.id order by count(*) desc limit 1"#,
+    )
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    let page: app::api::list_members::ListPage = s
+        .admin
+        .ok(
+            "get_list_members",
+            &[
+                ("domain_id", &s.domain),
+                ("account_id", &list.to_string()),
+                ("page", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.members.total, members);
+    assert_eq!(
+        page.members.rows.len(),
+        usize::try_from(members.min(100)).unwrap()
+    );
+    assert_eq!(page.source, app::model::AccountSource::Office365);
+
     // Nobody else sees any of it.
     let other = s.app.admin("Other").await;
     assert_eq!(

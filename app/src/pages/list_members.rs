@@ -1,0 +1,85 @@
+//! A distribution list's page: its addresses and members. A synced list is read-only: its
+//! members come from the directory at each sync.
+
+use crate::api::list_members::get_list_members;
+use crate::components::pager::Pager;
+use crate::components::status::{EmptyRow, ErrorPanel, Loading};
+use crate::model::{thousands, AccountKind, AccountSource};
+use crate::pages::domain_layout::use_domain;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use uuid::Uuid;
+
+#[component]
+pub fn ListMembersPage() -> impl IntoView {
+    let domain = use_domain();
+    let domain_id = domain.id;
+    let params = use_params_map();
+    let query = use_query_map();
+    let key = move || {
+        (
+            params
+                .read()
+                .get("account_id")
+                .and_then(|id| Uuid::parse_str(&id).ok())
+                .unwrap_or_default(),
+            query
+                .read()
+                .get("page")
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(1),
+        )
+    };
+    let list = Resource::new(key, move |(account_id, page)| {
+        get_list_members(domain_id, account_id, page)
+    });
+    view! {
+        <Title text=format!("Distribution list · {}", domain.name) />
+        <p><A href=format!("/domains/{domain_id}/accounts")>"← Email Accounts"</A></p>
+        <div class="async">
+        <Transition fallback=|| view! { <Loading what="Loading the list…" /> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    Ok(l) => {
+                        let pages = l.members.pages();
+                        let empty = l.members.rows.is_empty();
+                        let synced = l.source != AccountSource::Manual;
+                        let kind_note = (l.kind != AccountKind::DistributionList)
+                            .then_some("This account is a mailbox: it has no members.");
+                        view! {
+                            <h1>{l.address.clone()}</h1>
+                            <section class="panel" aria-labelledby="list-facts">
+                                <h2 id="list-facts" class="visually-hidden">"About this list"</h2>
+                                <dl class="facts">
+                                    <dt>"Name"</dt><dd>{l.display_name.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                                    <dt>"Kind"</dt><dd>{l.kind.label()}</dd>
+                                    <dt>"Source"</dt><dd>{l.source.label()}</dd>
+                                    <dt>"Aliases"</dt><dd>{if l.aliases.is_empty() { "—".to_owned() } else { l.aliases.join(", ") }}</dd>
+                                </dl>
+                                {synced.then(|| view! {
+                                    <p class="muted">{format!("Kept in step with {} at each sync: change its members there.", l.source.label())}</p>
+                                })}
+                                {kind_note.map(|n| view! { <p class="muted">{n}</p> })}
+                            </section>
+                            <section class="section" aria-labelledby="members-title">
+                                <h2 id="members-title">{format!("Members ({})", thousands(l.members.total))}</h2>
+                                <table class="table">
+                                    <thead><tr><th scope="col">"Address"</th></tr></thead>
+                                    <tbody>
+                                        {empty.then(|| view! { <EmptyRow colspan=1>"No members."</EmptyRow> })}
+                                        {l.members.rows.into_iter().map(|m| view! { <tr><td>{m}</td></tr> }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager page=l.members.page pages href=move |n| format!("?page={n}") />
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+        </div>
+    }
+}
