@@ -115,9 +115,9 @@ fn RunProgress(run: RunStatus, domain_id: Uuid) -> impl IntoView {
             <div class=if failed { "notice error" } else { "notice success" } role="status">
                 <p>
                     <strong>{format!("Last {} ({when}): ", kind.to_lowercase())}</strong>
-                    {summary}
+                    {summary}" "
+                    <A href=href>"See the changes and details of this run"</A>
                 </p>
-                <p><A href=href>"See the changes and details of this run"</A></p>
             </div>
         }
         .into_any()

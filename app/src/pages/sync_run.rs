@@ -69,6 +69,8 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
             let secs = (f - s).num_seconds().max(0);
             if secs >= 60 {
                 format!("{} min {} s", secs / 60, secs % 60)
+            } else if secs == 0 {
+                "less than a second".to_owned()
             } else {
                 format!("{secs} s")
             }
