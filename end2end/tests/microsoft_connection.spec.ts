@@ -1,4 +1,4 @@
-import { test, expect, signIn, addDomain, uniqueDomain, rowWith } from './fixtures';
+import { test, expect, signIn, addDomain, uniqueDomain, hydrated, rowWith } from './fixtures';
 import { createTenant, revokeConsent, openSync, panel, grantPermission } from './m365';
 
 test('grants permission through the consent screen and tests the connection @nojs', async ({ page, login }) => {
