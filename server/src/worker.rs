@@ -225,7 +225,9 @@ pub async fn run(
         .missed_heartbeats(6);
     let storage = PostgresStorage::<SyncJob>::new(&engine.pool).with_config(config);
     let name = format!("sync-{}", Uuid::new_v4().simple());
-    Monitor::new()
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(sweep_every_minute(engine.pool.clone(), done_rx));
+    let monitored = Monitor::new()
         .register(move |_| {
             WorkerBuilder::new(name.clone())
                 .backend(storage.clone().with_pubsub())
@@ -241,5 +243,22 @@ pub async fn run(
             Ok(())
         })
         .await
-        .context("running the sync worker")
+        .context("running the sync worker");
+    let _ = done_tx.send(true);
+    let _ = sweeper.await;
+    monitored
+}
+
+/// Runs [`sync::sweep_orphans`] now and every minute until `done`; on every instance, which is
+/// harmless: one `UPDATE` decides.
+async fn sweep_every_minute(pool: PgPool, mut done: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = sync::sweep_orphans(&pool).await {
+            tracing::warn!(error = ?error, "could not check for sync runs without a job");
+        }
+        tokio::select! {
+            _ = done.wait_for(|d| *d) => return,
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
 }

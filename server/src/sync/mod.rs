@@ -284,6 +284,39 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
     Ok(updated > 0)
 }
 
+/// Ends runs that are queued or running with no job left to run them (apalis gave up on the
+/// job after its retries, say, or it was removed): otherwise the domain could never sync
+/// again. Returns how many were ended.
+pub async fn sweep_orphans(pool: &PgPool) -> Result<u64> {
+    let message = "This sync was lost by Roster's job queue before it could finish. Nothing was changed; run it again.";
+    let swept = sqlx::query!(
+        r#"update sync_runs r set status = 'failed', phase = null, error = $1,
+               summary = 'Failed: ' || $1, finished_at = now()
+           where r.status in ('queued', 'running')
+             and r.queued_at < now() - interval '2 minutes'
+             and not exists (
+                 select 1 from apalis.jobs j
+                 where j.job_type = $2 and j.status in ('Pending', 'Queued', 'Running')
+                   and convert_from(j.job, 'UTF8')::jsonb ->> 'run_id' = r.id::text)
+           returning r.organization_id, r.id"#,
+        message,
+        crate::worker::QUEUE
+    )
+    .fetch_all(pool)
+    .await
+    .context("ending runs without a job")?;
+    for r in &swept {
+        tracing::warn!(run_id = %r.id, organization_id = %r.organization_id, "a sync run had no job left; marked failed");
+        let run = RunRef {
+            organization_id: r.organization_id,
+            run_id: r.id,
+        };
+        fetch::clear_staging(pool, run).await?;
+        notify(pool, run).await?;
+    }
+    Ok(swept.len() as u64)
+}
+
 /// Claims a queued run for this worker.
 pub async fn start(pool: &PgPool, run: RunRef) -> Result<Option<RunSpec>> {
     let row = sqlx::query!(

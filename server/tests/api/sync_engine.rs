@@ -555,3 +555,32 @@ async fn an_apply_that_fails_midway_leaves_the_recipients_as_they_were(pool: PgP
         before.into_iter().map(|(r, _)| r).collect()
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_waiting_for_its_job_is_never_swept(pool: PgPool) {
+    let s = setup(pool).await;
+    let new = NewRun {
+        organization_id: s.admin.organization_id,
+        domain_id: s.domain,
+        source: "office365",
+        test: false,
+        requested_by: Some("a@b.example"),
+        applies_run_id: None,
+    };
+    // No worker here: the job stays pending, however long.
+    let run = sync::enqueue(&s.app.pool, &new).await.unwrap();
+    sqlx::query("update sync_runs set queued_at = now() - interval '2 hours', updated_at = now() - interval '2 hours' where id = $1")
+        .bind(run)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sync::sweep_orphans(&s.app.pool).await.unwrap(), 0);
+    assert_eq!(s.run_row(run).await.0, "queued");
+    // Once apalis has given up on the job, the run is ended.
+    sqlx::query("update apalis.jobs set status = 'Killed'")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sync::sweep_orphans(&s.app.pool).await.unwrap(), 1);
+    assert_eq!(s.run_row(run).await.0, "failed");
+}

@@ -508,3 +508,49 @@ async fn sync_needs_a_connection_and_valid_input(pool: PgPool) {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_whose_job_is_gone_is_ended_so_the_domain_can_sync_again(pool: PgPool) {
+    let s = setup(pool, 20).await;
+    let org = s.admin.organization_id;
+    let domain: Uuid = s.domain.parse().unwrap();
+    // A run queued long ago whose job apalis gave up on (or that lost it).
+    let run = sqlx::query_scalar!(
+        r#"insert into sync_runs (organization_id, domain_id, source, trigger, requested_by)
+           values ($1, $2, 'office365', 'manual', 'a@b.example') returning id"#,
+        org,
+        domain
+    )
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    // Not yet: it might still be on its way.
+    assert_eq!(
+        roster_server::sync::sweep_orphans(&s.app.pool)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(matches!(
+        s.start("manual").await,
+        Err((StatusCode::CONFLICT, _))
+    ));
+    sqlx::query!(
+        "update sync_runs set queued_at = now() - interval '10 minutes' where id = $1",
+        run
+    )
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        roster_server::sync::sweep_orphans(&s.app.pool)
+            .await
+            .unwrap(),
+        1
+    );
+    let detail = s.finished(run).await;
+    assert_eq!(detail.run.status, "failed");
+    assert!(detail.error.unwrap().contains("lost by Roster's job queue"));
+    let next = s.start("manual").await.unwrap();
+    assert_eq!(s.finished(next).await.run.status, "applied");
+}
