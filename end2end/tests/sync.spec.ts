@@ -140,6 +140,7 @@ test('a tripped limit shows in the history with its numbers; its changes are app
     await page.reload();
     await expect(page.getByRole('main').getByRole('definition').first()).toHaveText('Applied', { timeout: 1000 });
   }).toPass({ timeout: 20_000 });
+  await hydrated(page); // a click while the reloaded page hydrates can be lost
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email Accounts' }).click();
   await expect(page.getByRole('status').filter({ hasText: /accounts?$/ })).toHaveText('4 accounts');
