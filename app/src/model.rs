@@ -303,6 +303,8 @@ pub fn thousands(n: i64) -> String {
 /// The sync part of the Office 365 Sync page: the latest run, live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncOverview {
+    /// Whether this installation has a Microsoft 365 app registration.
+    pub configured: bool,
     pub connected: bool,
     pub latest: Option<RunStatus>,
 }

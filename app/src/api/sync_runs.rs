@@ -108,6 +108,7 @@ pub async fn get_sync_overview(domain_id: Uuid) -> Result<SyncOverview, AppError
         let pool = req.state.pool.clone();
         load_domain(&pool, admin.organization_id, domain_id).await?;
         Ok(SyncOverview {
+            configured: req.state.microsoft.is_some(),
             connected: ssr::connected(&pool, admin.organization_id, domain_id).await?,
             latest: ssr::latest_run(&pool, admin.organization_id, domain_id).await?,
         })

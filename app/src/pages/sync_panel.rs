@@ -41,6 +41,9 @@ pub fn SyncPanel(domain_id: Uuid) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match overview.await {
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(o) if !o.configured => view! {
+                            <p class="muted">"Syncs need the Microsoft 365 connection, which is not configured on this Roster installation yet."</p>
+                        }.into_any(),
                         Ok(o) if !o.connected => view! {
                             <p class="muted">"Grant permission above; Manual Sync and Test Sync appear once Roster can read your Microsoft 365 directory."</p>
                         }.into_any(),

@@ -483,4 +483,23 @@ async fn without_an_app_registration_nothing_can_be_granted(pool: PgPool) {
     );
     let res = a.get("/oauth/microsoft/callback?state=x").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // Nor can a sync start.
+    let overview: app::model::SyncOverview = a.ok("get_sync_overview", &args).await;
+    assert!(!overview.configured && !overview.connected);
+    let sync = a
+        .call::<uuid::Uuid>(
+            "start_sync",
+            &[("domain_id", domain.as_str()), ("mode", "manual")],
+        )
+        .await;
+    assert!(
+        matches!(
+            sync,
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                AppError::MicrosoftNotConfigured
+            ))
+        ),
+        "{sync:?}"
+    );
 }
