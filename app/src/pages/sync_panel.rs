@@ -115,13 +115,11 @@ fn RunProgress(run: RunStatus, domain_id: Uuid) -> impl IntoView {
             .unwrap_or_default();
         let summary = run.summary.clone().unwrap_or_default();
         view! {
-            <div class=if failed { "notice error" } else { "notice success" } role="status">
-                <p>
-                    <strong>{format!("Last {} ({when}): ", kind.to_lowercase())}</strong>
-                    {summary}" "
-                    <A href=href>"See the changes and details of this run"</A>
-                </p>
-            </div>
+            <p class=if failed { "notice error" } else { "notice success" } role="status">
+                <strong>{format!("Last {} ({when}): ", kind.to_lowercase())}</strong>
+                {summary}" "
+                <A href=href>"See the changes and details of this run"</A>
+            </p>
         }
         .into_any()
     }
