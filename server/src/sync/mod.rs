@@ -243,6 +243,7 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
         if apply::apply(pool, spec, counts, Some(&print)).await? {
             Ok(Outcome::Applied(counts))
         } else {
+            // Nothing of the kept plan was applied: this run keeps none of it.
             sqlx::query!(
                 "delete from sync_run_changes where organization_id = $1 and run_id = $2",
                 run.organization_id,
@@ -251,6 +252,14 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
             .execute(pool)
             .await
             .context("dropping the refused plan")?;
+            sqlx::query!(
+                "delete from sync_run_warnings where organization_id = $1 and run_id = $2",
+                run.organization_id,
+                run.run_id
+            )
+            .execute(pool)
+            .await
+            .context("dropping the refused plan's warnings")?;
             refuse("Not applied: this domain's recipients changed since the plan was made (another sync ran, or the directory's accounts were edited). Run Manual Sync to plan again.")
         }
     }
