@@ -113,7 +113,12 @@ pub async fn perform(engine: &Engine, job: SyncJob) -> Result<()> {
     };
     let span = tracing::info_span!("sync_run", run_id = %run.run_id, domain_id = %spec.domain_id,
         organization_id = %run.organization_id, test = spec.test);
-    execute(engine, &spec).instrument(span).await
+    if let Err(error) = execute(engine, &spec).instrument(span).await {
+        // If even this fails (the database is gone), apalis retries the job, which then finds
+        // the run `running` and ends it as interrupted.
+        sync::fail_after_error(&engine.pool, &spec, &error).await?;
+    }
+    Ok(())
 }
 
 async fn execute(engine: &Engine, spec: &RunSpec) -> Result<()> {

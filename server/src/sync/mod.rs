@@ -165,6 +165,14 @@ pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Res
     Ok(outcome)
 }
 
+/// Ends a claimed run as failed after an error outside its phases (its settings could not be
+/// read, …): logged under a reference, nothing changed.
+pub async fn fail_after_error(pool: &PgPool, spec: &RunSpec, error: &anyhow::Error) -> Result<()> {
+    let outcome = failure(spec.run, error);
+    fetch::clear_staging(pool, spec.run).await?;
+    finish(pool, spec.run, &outcome).await
+}
+
 /// The admin's words for why a run failed; unexpected errors are logged under a reference.
 fn failure(run: RunRef, error: &anyhow::Error) -> Outcome {
     let (message, code) = match error.downcast_ref::<DirectoryError>() {

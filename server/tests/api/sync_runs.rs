@@ -554,3 +554,32 @@ async fn a_run_whose_job_is_gone_is_ended_so_the_domain_can_sync_again(pool: PgP
     let next = s.start("manual").await.unwrap();
     assert_eq!(s.finished(next).await.run.status, "applied");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_internal_error_ends_the_run_with_a_reference_and_changes_nothing(pool: PgPool) {
+    let s = setup(pool, 20).await;
+    // The worker can't read the domain's settings.
+    sqlx::query("alter table sync_settings rename to sync_settings_away")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let run = s.start("manual").await.unwrap();
+    let detail = s.finished(run).await;
+    sqlx::query("alter table sync_settings_away rename to sync_settings")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(detail.run.status, "failed");
+    let error = detail.error.unwrap();
+    assert!(
+        error.starts_with("Something went wrong inside Roster (reference "),
+        "{error}"
+    );
+    assert!(
+        !error.contains("sync_settings"),
+        "raw SQL errors stay in the log: {error}"
+    );
+    assert_eq!(s.accounts().await, 0);
+    let next = s.start("manual").await.unwrap();
+    assert_eq!(s.finished(next).await.run.status, "applied");
+}
