@@ -240,7 +240,7 @@ impl RunStatus {
                 format!("Fetching users — {} read", thousands(self.progress_done))
             }
             (_, Some("fetch_groups")) => format!(
-                "Fetching distribution lists — {} objects read",
+                "Fetching distribution lists — {} read",
                 thousands(self.progress_done)
             ),
             (_, Some("plan")) => format!(
@@ -395,4 +395,69 @@ pub fn change_label(kind: &str) -> &'static str {
         .find(|(k, _)| *k == kind)
         .map(|(_, l)| *l)
         .unwrap_or("Change")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunStatus;
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    fn run(status: &str, phase: Option<&str>, done: i64, total: Option<i64>) -> RunStatus {
+        RunStatus {
+            id: Uuid::nil(),
+            status: status.to_owned(),
+            phase: phase.map(str::to_owned),
+            test: false,
+            progress_done: done,
+            progress_total: total,
+            objects_read: 0,
+            accounts_read: 12_000,
+            summary: Some("+1 account".to_owned()),
+            queued_at: Utc::now(),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn phases_are_told_with_their_counts() {
+        assert_eq!(
+            run("queued", None, 0, None).phase_text(),
+            "Waiting to start…"
+        );
+        assert_eq!(
+            run("running", Some("fetch_users"), 12_000, None).phase_text(),
+            "Fetching users — 12,000 read"
+        );
+        assert_eq!(
+            run("running", Some("fetch_groups"), 140, None).phase_text(),
+            "Fetching distribution lists — 140 read"
+        );
+        assert_eq!(
+            run("running", Some("apply"), 0, Some(1_240)).phase_text(),
+            "Applying 1,240 changes"
+        );
+        assert_eq!(run("applied", None, 0, None).phase_text(), "+1 account");
+    }
+
+    #[test]
+    fn the_bar_only_moves_forward_through_a_run() {
+        let steps = [
+            run("queued", None, 0, None),
+            run("running", Some("fetch_users"), 0, None),
+            run("running", Some("fetch_users"), 999, None),
+            run("running", Some("fetch_users"), 100_000, None),
+            run("running", Some("fetch_groups"), 10, None),
+            run("running", Some("fetch_groups"), 5_000, None),
+            run("running", Some("plan"), 0, None),
+            run("running", Some("check_limits"), 0, None),
+            run("running", Some("apply"), 0, Some(100)),
+            run("running", Some("apply"), 100, Some(100)),
+            run("applied", None, 100, Some(100)),
+        ];
+        let percents: Vec<u8> = steps.iter().map(RunStatus::percent).collect();
+        assert!(percents.windows(2).all(|w| w[0] <= w[1]), "{percents:?}");
+        assert_eq!((percents[0], percents[percents.len() - 1]), (0, 100));
+        assert!(percents[3] < 50 && percents[5] < 70, "{percents:?}");
+    }
 }

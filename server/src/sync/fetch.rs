@@ -30,8 +30,9 @@ pub async fn fetch(
     let mut objects: u64 = 0;
     let mut accounts: u64 = 0;
     let mut phase = "fetch_users";
+    // Objects read before the first page of groups: the phase's own count starts there.
+    let mut before_phase: u64 = 0;
     while let Some(page) = pager.next_page().await? {
-        objects += page.objects.len() as u64;
         // Users come first, then groups: the phase follows what the pages hold.
         if phase == "fetch_users"
             && page
@@ -40,7 +41,9 @@ pub async fn fetch(
                 .any(|o| matches!(o.kind, roster_core::directory::ObjectKind::Group { .. }))
         {
             phase = "fetch_groups";
+            before_phase = objects;
         }
+        objects += page.objects.len() as u64;
         let normalized = normalize_page(&page, rules);
         accounts += normalized.len() as u64;
         let rows: Vec<StagedRow<'_>> = normalized
@@ -74,13 +77,14 @@ pub async fn fetch(
         }
         sqlx::query!(
             r#"update sync_runs set phase = $3, objects_read = $4, accounts_read = $5,
-                   progress_done = $4
+                   progress_done = $6
                where organization_id = $1 and id = $2"#,
             run.organization_id,
             run.run_id,
             phase,
             i64::try_from(objects)?,
-            i64::try_from(accounts)?
+            i64::try_from(accounts)?,
+            i64::try_from(objects - before_phase)?
         )
         .execute(pool)
         .await
