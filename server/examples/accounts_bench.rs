@@ -5,13 +5,14 @@
 //! (a third with an alias), serves the real app on a random port, and prints the time of the
 //! first page, a deep page, a previous page and two searches, as a browser would ask for them.
 
-use anyhow::{Context, Result};
+#[path = "support/scratch.rs"]
+mod scratch;
+
+use anyhow::Result;
 use app::ssr::AppState;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
 use roster_server::{operator, startup};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 const ACCOUNTS: i64 = 100_000;
@@ -19,21 +20,7 @@ const ROUNDS: usize = 20;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let base = std::env::var("DATABASE_URL").context("set DATABASE_URL to a Postgres server")?;
-    let admin_options = PgConnectOptions::from_str(&base)?;
-    let db = format!("roster_bench_{}", std::process::id());
-    let mut admin_conn = admin_options.connect().await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db}")))
-        .execute(&mut admin_conn)
-        .await?;
-    let result = run(admin_options.clone().database(&db)).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database {db} with (force)"
-    )))
-    .execute(&mut admin_conn)
-    .await?;
-    admin_conn.close().await?;
-    result
+    scratch::with_scratch_database("roster_bench", run).await
 }
 
 async fn run(options: PgConnectOptions) -> Result<()> {

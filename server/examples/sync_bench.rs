@@ -8,6 +8,9 @@
 //! peak memory — the emulator's in-memory tenant included, so the growth over the first
 //! line is what syncing costs (figures, not pass/fail).
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use anyhow::{Context, Result};
 use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig};
 use roster_core::{
@@ -18,8 +21,6 @@ use roster_m365_emulator::{spawn, EmulatorConfig, GenerateSpec};
 use roster_server::sync::{self, NewRun, Outcome, RunRef};
 use roster_server::{operator, startup};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection};
-use std::str::FromStr;
 use std::time::Instant;
 
 const CLIENT_ID: &str = "00000000-0000-4000-8000-00000000e365";
@@ -34,21 +35,7 @@ async fn main() -> Result<()> {
         .transpose()
         .context("the number of users")?
         .unwrap_or(100_000);
-    let base = std::env::var("DATABASE_URL").context("set DATABASE_URL to a Postgres server")?;
-    let admin_options = PgConnectOptions::from_str(&base)?;
-    let db = format!("roster_sync_bench_{}", std::process::id());
-    let mut admin_conn = admin_options.connect().await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db}")))
-        .execute(&mut admin_conn)
-        .await?;
-    let result = run(admin_options.clone().database(&db), users).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database {db} with (force)"
-    )))
-    .execute(&mut admin_conn)
-    .await?;
-    admin_conn.close().await?;
-    result
+    scratch::with_scratch_database("roster_sync_bench", |options| run(options, users)).await
 }
 
 async fn run(options: PgConnectOptions, users: usize) -> Result<()> {

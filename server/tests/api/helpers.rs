@@ -345,3 +345,28 @@ pub fn unique_domain(prefix: &str) -> String {
 pub fn fields(errors: &[app::error::FieldError]) -> Vec<&str> {
     errors.iter().map(|e| e.field.as_str()).collect()
 }
+
+/// A Microsoft 365 emulator with one generated tenant (consent granted) with mail at
+/// `domains`, deterministic for `seed`; returns it and the tenant's id.
+pub async fn generated_tenant(
+    users: usize,
+    groups: usize,
+    domains: &[&str],
+    seed: u64,
+) -> (roster_m365_emulator::RunningEmulator, String) {
+    use roster_m365_emulator::{spawn, EmulatorConfig, GenerateSpec};
+    let emu = spawn(
+        EmulatorConfig::new(MS_CLIENT_ID, MS_SECRET).with_generated(GenerateSpec {
+            users,
+            groups,
+            domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+            seed,
+            consented: true,
+            ..GenerateSpec::default()
+        }),
+    )
+    .await
+    .unwrap();
+    let id = emu.state().summaries()[0].id.clone();
+    (emu, id)
+}

@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{spawn_app_configured, Admin, TestApp, MS_CLIENT_ID, MS_SECRET};
+use crate::helpers::{
+    generated_tenant, spawn_app_configured, Admin, TestApp, MS_CLIENT_ID, MS_SECRET,
+};
 use roster_core::directory::collect_accounts;
 use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig, RetryPolicy};
 use roster_core::sync::PlannedCounts;
@@ -11,7 +13,7 @@ use roster_core::{
     Directory, DomainName, DomainRules, ExcludePatterns, OperationLimit, OperationsLimits,
 };
 use roster_m365_emulator::changes::RemovalReason;
-use roster_m365_emulator::{spawn, EmulatorConfig, FaultConfig, GenerateSpec, RunningEmulator};
+use roster_m365_emulator::{FaultConfig, RunningEmulator};
 use roster_server::sync::{self, EnqueueError, NewRun, Outcome, RunRef};
 use sqlx::PgPool;
 use std::collections::BTreeSet;
@@ -21,20 +23,7 @@ use uuid::Uuid;
 const DOMAIN: &str = "litware.example";
 
 async fn tenant(users: usize, groups: usize) -> (RunningEmulator, String) {
-    let emu = spawn(
-        EmulatorConfig::new(MS_CLIENT_ID, MS_SECRET).with_generated(GenerateSpec {
-            users,
-            groups,
-            domains: vec![DOMAIN.into(), "litware.net".into()],
-            seed: 7,
-            consented: true,
-            ..GenerateSpec::default()
-        }),
-    )
-    .await
-    .unwrap();
-    let id = emu.state().summaries()[0].id.clone();
-    (emu, id)
+    generated_tenant(users, groups, &[DOMAIN, "litware.net"], 7).await
 }
 
 fn directory(emu: &RunningEmulator, tenant: &str) -> impl Directory {

@@ -4,11 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{spawn_app_with_microsoft, Admin, TestApp, MS_CLIENT_ID, MS_SECRET};
+use crate::helpers::{generated_tenant, spawn_app_with_microsoft, Admin, TestApp};
 use app::error::AppError;
 use app::model::{ChangeRow, HistoryRow, Paged, RunDetail, SyncOverview};
 use reqwest::StatusCode;
-use roster_m365_emulator::{spawn, EmulatorConfig, FaultConfig, GenerateSpec, RunningEmulator};
+use roster_m365_emulator::{FaultConfig, RunningEmulator};
 use sqlx::PgPool;
 use std::time::Duration;
 use uuid::Uuid;
@@ -16,20 +16,7 @@ use uuid::Uuid;
 const DOMAIN: &str = "fabrikam.example";
 
 async fn tenant(users: usize, groups: usize) -> (RunningEmulator, String) {
-    let emu = spawn(
-        EmulatorConfig::new(MS_CLIENT_ID, MS_SECRET).with_generated(GenerateSpec {
-            users,
-            groups,
-            domains: vec![DOMAIN.into()],
-            seed: 11,
-            consented: true,
-            ..GenerateSpec::default()
-        }),
-    )
-    .await
-    .unwrap();
-    let id = emu.state().summaries()[0].id.clone();
-    (emu, id)
+    generated_tenant(users, groups, &[DOMAIN], 11).await
 }
 
 struct Setup {
