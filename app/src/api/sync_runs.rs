@@ -84,6 +84,31 @@ pub mod ssr {
         .ok_or(AppError::NotFound)
     }
 
+    /// Whether a run ended with a plan that "Apply these changes" may apply: stopped by the
+    /// Operations Limit, and not a Test Sync.
+    pub fn keeps_plan(status: &str, test: bool) -> bool {
+        status == "limit_exceeded" && !test
+    }
+
+    /// The run that applied (or is applying) the plan kept by `run_id`, if any.
+    pub async fn applied_by(
+        pool: &PgPool,
+        org: Uuid,
+        run_id: Uuid,
+    ) -> Result<Option<Uuid>, AppError> {
+        sqlx::query_scalar!(
+            r#"select id from sync_runs
+               where organization_id = $1 and applies_run_id = $2
+                 and status in ('queued', 'running', 'applied')
+               order by queued_at desc limit 1"#,
+            org,
+            run_id
+        )
+        .fetch_optional(pool)
+        .await
+        .or_internal("looking for the run that applied a plan")
+    }
+
     /// Turns the queue's answer into the admin's.
     pub fn started(
         result: Result<Uuid, crate::ssr::jobs::StartSyncError>,
@@ -228,11 +253,7 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             r#"select r.id, r.status, r.phase, r.test, r.progress_done, r.progress_total,
                       r.objects_read, r.accounts_read, r.summary, r.queued_at, r.started_at,
                       r.finished_at, r.requested_by, r.counts, r.exceeded, r.error, r.error_code,
-                      r.applies_run_id,
-                      (select a.id from sync_runs a
-                       where a.organization_id = r.organization_id and a.applies_run_id = r.id
-                         and a.status in ('queued', 'running', 'applied')
-                       order by a.queued_at desc limit 1) as applied_by_run_id
+                      r.applies_run_id
                from sync_runs r
                where r.organization_id = $1 and r.domain_id = $2 and r.id = $3"#,
             org,
@@ -267,7 +288,8 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             .exceeded
             .and_then(|c| serde_json::from_value(c).ok())
             .unwrap_or_default();
-        let can_apply = r.status == "limit_exceeded" && !r.test && r.applied_by_run_id.is_none();
+        let applied_by_run_id = ssr::applied_by(&pool, org, run_id).await?;
+        let can_apply = ssr::keeps_plan(&r.status, r.test) && applied_by_run_id.is_none();
         Ok(RunDetail {
             run: RunStatus {
                 id: r.id,
@@ -292,7 +314,7 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             warnings,
             warnings_total,
             applies_run_id: r.applies_run_id,
-            applied_by_run_id: r.applied_by_run_id,
+            applied_by_run_id,
             can_apply,
         })
     })
@@ -368,11 +390,7 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
         let pool = req.state.pool.clone();
         let org = admin.organization_id;
         let kept = sqlx::query!(
-            r#"select r.status, r.test,
-                      exists (select 1 from sync_runs a
-                              where a.organization_id = r.organization_id and a.applies_run_id = r.id
-                                and a.status in ('queued', 'running', 'applied')) as "applied!"
-               from sync_runs r where r.organization_id = $1 and r.domain_id = $2 and r.id = $3"#,
+            "select status, test from sync_runs where organization_id = $1 and domain_id = $2 and id = $3",
             org,
             domain_id,
             run_id
@@ -381,12 +399,12 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
         .await
         .or_internal("loading a sync run")?
         .ok_or(AppError::NotFound)?;
-        if kept.status != "limit_exceeded" || kept.test {
+        if !ssr::keeps_plan(&kept.status, kept.test) {
             return Err(AppError::Conflict(
                 "Only a sync stopped by the Operations Limit can be applied from its page.".to_owned(),
             ));
         }
-        if kept.applied {
+        if ssr::applied_by(&pool, org, run_id).await?.is_some() {
             return Err(AppError::Conflict(
                 "These changes have been applied already (or are being applied).".to_owned(),
             ));
