@@ -15,7 +15,7 @@ pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::use_query_map;
 use leptos_router::{path, SsrMode};
 
@@ -28,6 +28,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -59,7 +60,7 @@ pub fn App() -> impl IntoView {
             <FormErrorFromUrl>
             <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
-                <Route path=path!("/") view=|| view! { <Redirect path="/domains" /> } />
+                // `/` is an axum route (app::ssr::root): the server redirects from there.
                 <ParentRoute path=path!("") view=components::layout::AppShell ssr=SsrMode::Async>
                     <Route path=path!("/domains") view=pages::domains::DomainsPage />
                     <Route path=path!("/domains/new") view=pages::new_domain::NewDomainPage />

@@ -26,6 +26,8 @@ test('grants permission through the consent screen and tests the connection @noj
   await page.getByRole('button', { name: 'Test Connection' }).click();
   const result = page.getByRole('region', { name: 'Test Connection' });
   await expect(result.getByRole('status')).toContainText('Connection works. Read 3 users and 1 group');
+  // The address holds the test's number and nothing else (it used to end in an empty `&=`).
+  expect(new URL(page.url()).search).toBe('?test=1');
   await expect(result.getByRole('status')).toContainText('4 of them are accounts at this domain');
   const table = result.getByRole('table', { name: 'First accounts' });
   await expect(rowWith(table, `adele@${domain}`)).toContainText(`adele.vance@${domain}`);

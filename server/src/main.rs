@@ -31,6 +31,15 @@ enum Command {
         #[arg(long)]
         admin_email: String,
     },
+    /// Set a new password for an admin, end their sessions and lift any sign-in lock-out.
+    /// The password is read from ROSTER_ADMIN_PASSWORD, or from the first line of standard
+    /// input; with --generate a random one is made and printed.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        generate: bool,
+    },
     /// Create a demo organization and admin if there is no organization yet, and print its
     /// login (only that once).
     SeedDemo,
@@ -52,18 +61,7 @@ async fn main() -> Result<()> {
             let name = OrganizationName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
             let email =
                 EmailAddress::parse(&admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
-            let password = match std::env::var("ROSTER_ADMIN_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .context("reading the password from standard input")?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
-            let password =
-                NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let password = read_password()?;
             let created = operator::create_organization(&pool, &name, &email, &password).await?;
             println!(
                 "created organization {} ({}) with admin {}",
@@ -72,11 +70,31 @@ async fn main() -> Result<()> {
                 email
             );
         }
+        Command::ResetPassword { email, generate } => {
+            let email =
+                EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let (password, shown) = if generate {
+                let plain = operator::generate_password();
+                let parsed =
+                    NewPassword::parse(&plain).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+                (parsed, Some(plain))
+            } else {
+                (read_password()?, None)
+            };
+            let reset = operator::reset_password(&pool, &email, &password).await?;
+            println!(
+                "password of {email} reset; {} sign-in session(s) ended",
+                reset.sessions_ended
+            );
+            if let Some(plain) = shown {
+                println!("  email:    {email}\n  password: {plain}");
+            }
+        }
         Command::SeedDemo => match operator::seed_demo(&pool).await? {
             Some((email, password)) => {
                 println!("Demo login (shown only this once):\n  email:    {email}\n  password: {password}");
             }
-            None => println!("Demo data exists already; sign in with the login printed the first time (or create another with `roster-server create-org`)."),
+            None => println!("Demo data exists already; sign in with the login printed the first time (lost it? `./dev run --reset-demo-password`)."),
         },
         Command::Serve => {
             let leptos_options = leptos::config::get_configuration(None)
@@ -157,4 +175,20 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The new password of `create-org` and `reset-password`: ROSTER_ADMIN_PASSWORD, or the first
+/// line of standard input.
+fn read_password() -> Result<NewPassword> {
+    let password = match std::env::var("ROSTER_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))
 }

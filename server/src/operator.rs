@@ -1,4 +1,5 @@
-//! Operator commands: create an organization with its first admin, and the demo seed.
+//! Operator commands: create an organization with its first admin, reset an admin's password,
+//! and the demo seed.
 
 use anyhow::{Context, Result};
 use rand::distributions::{Alphanumeric, DistString};
@@ -66,10 +67,72 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Option<(String, String)>> {
     if any {
         return Ok(None);
     }
-    let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
+    let password = generate_password();
     let name = OrganizationName::parse("Demo Organization").map_err(|e| anyhow::anyhow!("{e}"))?;
     let email = EmailAddress::parse(DEMO_ADMIN_EMAIL).map_err(|e| anyhow::anyhow!("{e}"))?;
     let pw = NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     create_organization(pool, &name, &email, &pw).await?;
     Ok(Some((DEMO_ADMIN_EMAIL.to_owned(), password)))
+}
+
+/// What `reset_password` did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PasswordReset {
+    /// Sign-in sessions of that admin that were ended.
+    pub sessions_ended: u64,
+}
+
+/// Sets a new password for an admin, ends all of their sessions and lifts any sign-in
+/// lock-out of their email, in one transaction. The operator's way back in for an admin who
+/// lost their password (or the demo login that is printed only once).
+pub async fn reset_password(
+    pool: &PgPool,
+    email: &EmailAddress,
+    password: &NewPassword,
+) -> Result<PasswordReset> {
+    let hash = app::ssr::auth::hash_password(password.expose().to_owned())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tx = pool.begin().await?;
+    let admin = sqlx::query!(
+        "update admins set password_hash = $2, updated_at = now() where email = $1 returning organization_id, id",
+        email.as_str(),
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .context("updating the password")?
+    .with_context(|| format!("there is no admin with the email {email}"))?;
+    let ended = sqlx::query!(
+        "delete from sessions where organization_id = $1 and admin_id = $2",
+        admin.organization_id,
+        admin.id
+    )
+    .execute(&mut *tx)
+    .await
+    .context("ending the admin's sessions")?
+    .rows_affected();
+    sqlx::query!(
+        "delete from login_lockouts where email = $1",
+        email.as_str()
+    )
+    .execute(&mut *tx)
+    .await
+    .context("lifting the sign-in lock-out")?;
+    sqlx::query!(
+        "delete from login_failures where email = $1",
+        email.as_str()
+    )
+    .execute(&mut *tx)
+    .await
+    .context("forgetting failed sign-ins")?;
+    tx.commit().await?;
+    Ok(PasswordReset {
+        sessions_ended: ended,
+    })
+}
+
+/// A random password for the operator to pass on (16 letters and digits).
+pub fn generate_password() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
 }

@@ -54,7 +54,12 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         let state = state.clone();
         move |path, headers| app::ssr::sync_streams::changes_csv(state.clone(), path, headers)
     };
+    let root = {
+        let state = state.clone();
+        move |headers| app::ssr::root::root(state.clone(), headers)
+    };
     Router::new()
+        .route("/", axum::routing::get(root))
         .route(MICROSOFT_CALLBACK_PATH, axum::routing::get(callback))
         .route(sync_streams::EVENTS_PATH, axum::routing::get(events))
         .route(

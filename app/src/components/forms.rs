@@ -4,6 +4,24 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
+use leptos_router::components::Form;
+use std::sync::Arc;
+
+/// A GET form (search, filters, Test Connection) that navigates in place. Leptos's `Form`
+/// adds the submit button's name and value to the query even when the button has no name,
+/// which put an empty `&=` into the address; this drops that empty-named field.
+#[component]
+pub fn GetForm(
+    #[prop(optional, into)] class: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let drop_nameless = Arc::new(|data: &web_sys::FormData| data.delete(""));
+    view! {
+        <Form method="GET" action="" on_form_data=drop_nameless attr:class=class>
+            {children()}
+        </Form>
+    }
+}
 
 /// The error of the action's last run, if it failed.
 pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>

@@ -4,14 +4,16 @@ use crate::api::accounts::{
     list_accounts, AddAccount, AddAlias, DeleteAccount, RemoveAlias, SetAccountKind,
 };
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
-use crate::components::forms::{action_error, successes, FieldError, FormError, SubmitButton};
+use crate::components::forms::{
+    action_error, successes, FieldError, FormError, GetForm, SubmitButton,
+};
 use crate::components::pager::urlencode;
 use crate::components::status::{EmptyRow, ErrorPanel, Loading, Time};
 use crate::model::{AccountKind, AccountRow, AccountSource};
 use crate::pages::domain_layout::use_domain;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
@@ -81,12 +83,12 @@ pub fn EmailAccountsPage() -> impl IntoView {
             "Mail to addresses not listed here is rejected. Accounts from a directory sync are read-only: change them in the directory and the next sync brings the change here."
         </p>
         <div class="toolbar">
-            <Form method="GET" action="">
+            <GetForm>
                 <label for="account-search" class="visually-hidden">"Search by address or alias"</label>
                 <input id="account-search" type="search" name="q" placeholder="Search by address or alias"
                     value=move || q("q").unwrap_or_default() />
                 <button type="submit" class="button">"Search"</button>
-            </Form>
+            </GetForm>
         </div>
         <FormError error=row_error />
         <div class="async">

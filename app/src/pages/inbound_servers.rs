@@ -2,12 +2,13 @@
 
 use crate::api::mail_servers::{list_mail_servers, AddMailServer, DeleteMailServer};
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
-use crate::components::forms::{action_error, successes, FieldError, FormError, SubmitButton};
+use crate::components::forms::{
+    action_error, successes, FieldError, FormError, GetForm, SubmitButton,
+};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::pages::domain_layout::{use_domain, DomainActions};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use roster_core::ServerType;
 
@@ -121,10 +122,10 @@ fn MailServers() -> impl IntoView {
                 <h2 id="servers-title">"Mail servers"</h2>
                 <button type="button" class="button primary" popovertarget="add-server-dialog">"Add"</button>
                 <span class="spacer"></span>
-                <Form method="GET" action="">
+                <GetForm>
                     <label for="server-search" class="visually-hidden">"Search mail servers"</label>
                     <input id="server-search" type="search" name="q" placeholder="Search" value=search />
-                </Form>
+                </GetForm>
             </div>
             <FormError error=delete_error />
             <div class="async">

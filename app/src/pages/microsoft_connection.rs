@@ -9,12 +9,11 @@ use crate::api::microsoft::{
     get_microsoft_connection, test_microsoft_connection, DisconnectMicrosoft, GrantMicrosoftConsent,
 };
 use crate::components::confirm::{hide_popover, CancelButton, Dialog};
-use crate::components::forms::{action_error, successes, FormError, SubmitButton};
+use crate::components::forms::{action_error, successes, FormError, GetForm, SubmitButton};
 use crate::components::status::{format_time, ErrorPanel, Loading};
 use crate::error::AppError;
 use crate::model::{ConnectionTestResult, DomainInfo, MicrosoftConnection};
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
@@ -105,13 +104,20 @@ fn TestConnection(
         <div class="test-connection" role="region" aria-labelledby="test-title">
             <h3 id="test-title">"Test Connection"</h3>
             <p class="muted">"Signs in to Microsoft 365 and reads the first page of users and of groups: the first accounts as Roster would store them for this domain. Nothing is stored."</p>
-            // A fresh value each time, so testing again runs again.
-            <Form method="GET" action="">
-                <input type="hidden" name="test" value=move || test_nonce(query.read().get("test")) />
-                <button type="submit" class="button" disabled=busy aria-busy=move || busy().to_string()>
+            // A fresh value each time, so testing again runs again. The value rides on the
+            // button itself: a nameless submit button put an empty `&=` into the address.
+            <GetForm>
+                <button
+                    type="submit"
+                    class="button"
+                    name="test"
+                    value=move || test_nonce(query.read().get("test"))
+                    disabled=busy
+                    aria-busy=move || busy().to_string()
+                >
                     {move || if busy() && requested() { "Testing…" } else { "Test Connection" }}
                 </button>
-            </Form>
+            </GetForm>
             {match tested {
                 None => view! { <p class="muted small">"Not tested yet."</p> }.into_any(),
                 Some(Err(error)) => view! { <TestFailed error /> }.into_any(),

@@ -4,7 +4,7 @@
 
 use crate::api::sync_runs::{get_sync_run, list_run_changes, ApplyKeptPlan};
 use crate::components::confirm::{CancelButton, Dialog};
-use crate::components::forms::{action_error, FormError};
+use crate::components::forms::{action_error, FormError, GetForm};
 use crate::components::pager::{urlencode, Pager};
 use crate::components::status::{format_time, EmptyRow, ErrorPanel, Loading};
 use crate::error::AppError;
@@ -12,7 +12,7 @@ use crate::model::{change_label, thousands, RunDetail, CHANGE_KINDS};
 use crate::pages::domain_layout::use_domain;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use uuid::Uuid;
 
@@ -201,7 +201,7 @@ fn Changes(domain_id: Uuid, run_id: Uuid) -> impl IntoView {
                 <h2 id="changes-title">"Changes"</h2>
                 <a class="button" href=csv download="">"Download CSV"</a>
             </div>
-            <Form method="GET" action="" attr:class="filters">
+            <GetForm class="filters">
                 <div class="field">
                     <label for="change-kind">"Kind"</label>
                     <select id="change-kind" name="kind">
@@ -217,7 +217,7 @@ fn Changes(domain_id: Uuid, run_id: Uuid) -> impl IntoView {
                         prop:value=move || filter().1 />
                 </div>
                 <button type="submit" class="button">"Filter"</button>
-            </Form>
+            </GetForm>
             <div class="async">
             <Transition fallback=|| view! { <Loading what="Loading the changes…" /> }>
                 {move || Suspend::new(async move {

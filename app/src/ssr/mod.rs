@@ -6,6 +6,7 @@ pub mod db;
 pub mod jobs;
 pub mod microsoft_consent;
 pub mod respond;
+pub mod root;
 pub mod sync_streams;
 
 use crate::error::AppError;

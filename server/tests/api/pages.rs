@@ -81,3 +81,26 @@ async fn pages_show_the_organizations_data(pool: PgPool) {
         assert!(html.contains("Nothing found"));
     }
 }
+
+/// The first page a newcomer opens is a redirect from the server, not an empty page that only
+/// JavaScript would fill.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_root_redirects_from_the_server(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let location = |res: &reqwest::Response| {
+        res.headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+
+    let anonymous = app.anonymous();
+    let res = anonymous.get("/").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res).as_deref(), Some("/login"));
+
+    let admin = app.admin("Root").await;
+    let res = admin.get("/").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res).as_deref(), Some("/domains"));
+    assert_eq!(admin.get("/domains").await.status(), StatusCode::OK);
+}
