@@ -72,7 +72,9 @@ impl OperationLimit {
         match stored {
             None => Ok(OperationLimit(None)),
             Some(v) if v < 0 => Err(LimitError::Negative),
-            Some(v) => OperationLimit::new(Some(u32::try_from(v).map_err(|_| LimitError::Negative)?)),
+            Some(v) => {
+                OperationLimit::new(Some(u32::try_from(v).map_err(|_| LimitError::Negative)?))
+            }
         }
     }
 
@@ -226,7 +228,10 @@ mod tests {
 
     #[test]
     fn a_stored_limit_out_of_range_is_an_error_not_no_limit() {
-        assert_eq!(OperationLimit::from_stored(None), Ok(OperationLimit::none()));
+        assert_eq!(
+            OperationLimit::from_stored(None),
+            Ok(OperationLimit::none())
+        );
         assert_eq!(OperationLimit::from_stored(Some(0)).unwrap().get(), Some(0));
         assert_eq!(
             OperationLimit::from_stored(Some(1_000_000)).unwrap().get(),

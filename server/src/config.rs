@@ -137,7 +137,9 @@ mod tests {
         for bad in ["0", "-5", "", "ninety", "1.5", "36501", "99999999999"] {
             let error = retention_days(Some(bad)).unwrap_err().to_string();
             assert!(
-                error.starts_with("ROSTER_RETENTION_DAYS must be a whole number of days from 1 to 36500"),
+                error.starts_with(
+                    "ROSTER_RETENTION_DAYS must be a whole number of days from 1 to 36500"
+                ),
                 "{bad}: {error}"
             );
         }

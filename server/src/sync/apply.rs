@@ -90,9 +90,7 @@ pub async fn apply(
         match (tenant_now.as_deref(), kept.tenant_id) {
             (None, _) => return Ok(Applied::Refused(NOT_CONNECTED)),
             (Some(_), None) => return Ok(Applied::Refused(TENANT_UNKNOWN)),
-            (Some(now), Some(then)) if now != then => {
-                return Ok(Applied::Refused(TENANT_CHANGED))
-            }
+            (Some(now), Some(then)) if now != then => return Ok(Applied::Refused(TENANT_CHANGED)),
             _ => {}
         }
         let now = super::plan::fingerprint(&mut tx, org, domain, source).await?;
