@@ -66,6 +66,18 @@ impl OperationLimit {
         OperationLimit::new(Some(value))
     }
 
+    /// A limit as stored (`None` = no limit). A stored value the form could never have saved
+    /// (negative, above 1,000,000) is an error, never "no limit": the sync fails closed.
+    pub fn from_stored(stored: Option<i32>) -> Result<OperationLimit, LimitError> {
+        match stored {
+            None => Ok(OperationLimit(None)),
+            Some(v) if v < 0 => Err(LimitError::Negative),
+            Some(v) => {
+                OperationLimit::new(Some(u32::try_from(v).map_err(|_| LimitError::Negative)?))
+            }
+        }
+    }
+
     /// No limit.
     pub const fn none() -> OperationLimit {
         OperationLimit(None)
@@ -212,6 +224,31 @@ mod tests {
 
     fn err(input: &str) -> LimitError {
         OperationLimit::parse(input).unwrap_err()
+    }
+
+    #[test]
+    fn a_stored_limit_out_of_range_is_an_error_not_no_limit() {
+        assert_eq!(
+            OperationLimit::from_stored(None),
+            Ok(OperationLimit::none())
+        );
+        assert_eq!(OperationLimit::from_stored(Some(0)).unwrap().get(), Some(0));
+        assert_eq!(
+            OperationLimit::from_stored(Some(1_000_000)).unwrap().get(),
+            Some(1_000_000)
+        );
+        assert_eq!(
+            OperationLimit::from_stored(Some(-1)),
+            Err(LimitError::Negative)
+        );
+        assert_eq!(
+            OperationLimit::from_stored(Some(1_000_001)),
+            Err(LimitError::TooLarge)
+        );
+        assert_eq!(
+            OperationLimit::from_stored(Some(i32::MIN)),
+            Err(LimitError::Negative)
+        );
     }
 
     #[test]

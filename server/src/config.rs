@@ -19,6 +19,9 @@ pub struct Config {
     pub microsoft: Option<MicrosoftConfig>,
     /// `ROSTER_SYNC_CONCURRENCY`: how many sync runs this instance works on at once (default 2).
     pub sync_concurrency: usize,
+    /// `ROSTER_RETENTION_DAYS`: after how many days the worker deletes the changes of Test
+    /// Sync and failed runs and finished queue jobs (default 90).
+    pub retention_days: u32,
 }
 
 impl Config {
@@ -39,6 +42,7 @@ impl Config {
             db_max_connections,
             microsoft: microsoft_from_env()?,
             sync_concurrency: parse_var("ROSTER_SYNC_CONCURRENCY", 2)?,
+            retention_days: retention_days(std::env::var("ROSTER_RETENTION_DAYS").ok().as_deref())?,
         })
     }
 
@@ -80,6 +84,22 @@ fn microsoft_from_env() -> Result<Option<MicrosoftConfig>> {
     Ok(Some(config))
 }
 
+/// Longest retention accepted: a hundred years.
+const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// `ROSTER_RETENTION_DAYS`: a whole number of days from 1 to 36,500; unset means 90.
+fn retention_days(value: Option<&str>) -> Result<u32> {
+    let Some(value) = value else {
+        return Ok(90);
+    };
+    match value.trim().parse::<u32>() {
+        Ok(days) if (1..=MAX_RETENTION_DAYS).contains(&days) => Ok(days),
+        _ => anyhow::bail!(
+            "ROSTER_RETENTION_DAYS must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, got {value:?}"
+        ),
+    }
+}
+
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
     match std::env::var(name) {
         Ok(v) => v
@@ -97,6 +117,31 @@ impl fmt::Debug for Config {
             .field("session_hours", &self.session_hours)
             .field("db_max_connections", &self.db_max_connections)
             .field("microsoft", &self.microsoft)
+            .field("sync_concurrency", &self.sync_concurrency)
+            .field("retention_days", &self.retention_days)
             .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_days_default_to_90_and_must_be_a_positive_whole_number() {
+        assert_eq!(retention_days(None).unwrap(), 90);
+        assert_eq!(retention_days(Some("30")).unwrap(), 30);
+        assert_eq!(retention_days(Some(" 1 ")).unwrap(), 1);
+        assert_eq!(retention_days(Some("36500")).unwrap(), 36_500);
+        for bad in ["0", "-5", "", "ninety", "1.5", "36501", "99999999999"] {
+            let error = retention_days(Some(bad)).unwrap_err().to_string();
+            assert!(
+                error.starts_with(
+                    "ROSTER_RETENTION_DAYS must be a whole number of days from 1 to 36500"
+                ),
+                "{bad}: {error}"
+            );
+        }
     }
 }

@@ -158,6 +158,7 @@ async fn main() -> Result<()> {
             let worker = tokio::spawn(worker::run(
                 engine,
                 config.sync_concurrency,
+                config.retention_days,
                 std::time::Duration::from_secs(25),
                 stopped(),
             ));

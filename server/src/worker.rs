@@ -12,7 +12,9 @@ use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage};
 use app::ssr::jobs::{StartFuture, StartSync, StartSyncError, SyncJobs};
 use roster_core::microsoft::MicrosoftClient;
-use roster_core::{DomainName, DomainRules, ExcludePatterns, OperationLimit, OperationsLimits};
+use roster_core::{
+    DomainName, DomainRules, ExcludePatterns, LimitKind, OperationLimit, OperationsLimits,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use std::future::Future;
@@ -159,6 +161,7 @@ async fn execute(engine: &Engine, spec: &RunSpec) -> Result<()> {
         return Ok(());
     };
     let directory = microsoft.tenant(&tenant).context("the stored tenant id")?;
+    sync::record_tenant(pool, spec.run, &tenant).await?;
     tracing::info!(tenant_id = %tenant, "sync run started");
     let outcome =
         sync::run_started(pool, &directory, &settings.rules, &settings.limits, spec).await?;
@@ -193,19 +196,31 @@ async fn load_settings(pool: &PgPool, spec: &RunSpec) -> Result<Result<Settings,
         Ok(e) => e,
         Err(e) => return Ok(Err(format!("The Exclude Records setting can't be used ({e}). Correct it on the Office 365 Sync page."))),
     };
-    let limit = |v: Option<i32>| {
-        OperationLimit::try_from(v.and_then(|v| u32::try_from(v).ok()))
-            .unwrap_or(OperationLimit::none())
-    };
+    // A stored limit the form could never have saved is not "no limit": the run fails closed.
+    let mut limits = OperationsLimits::default();
+    for (kind, stored) in [
+        (LimitKind::AccountAdd, row.account_add_limit),
+        (LimitKind::AccountDelete, row.account_delete_limit),
+        (LimitKind::AliasAdd, row.alias_add_limit),
+        (LimitKind::AliasDelete, row.alias_delete_limit),
+        (LimitKind::Total, row.total_limit),
+    ] {
+        match OperationLimit::from_stored(stored) {
+            Ok(limit) => limits.set(kind, limit),
+            Err(error) => {
+                let reference = Uuid::new_v4().simple().to_string()[..8].to_uppercase();
+                tracing::error!(%reference, run_id = %spec.run.run_id, limit = kind.field_name(),
+                    ?stored, %error, "a stored Operations Limit can't be used; the run fails closed");
+                return Ok(Err(format!(
+                    "The Operations Limit setting can't be used ({}: {error}). Nothing was changed. Save the Operations Limit again on the Office 365 Sync page (reference {reference}).",
+                    kind.label()
+                )));
+            }
+        }
+    }
     Ok(Ok(Settings {
         rules: DomainRules::new(domain).with_exclude(exclude),
-        limits: OperationsLimits {
-            account_add: limit(row.account_add_limit),
-            account_delete: limit(row.account_delete_limit),
-            alias_add: limit(row.alias_add_limit),
-            alias_delete: limit(row.alias_delete_limit),
-            total: limit(row.total_limit),
-        },
+        limits,
     }))
 }
 
@@ -218,9 +233,11 @@ async fn handle(job: SyncJob, engine: Data<Engine>) -> Result<(), BoxDynError> {
 
 /// Runs the worker until `shutdown` completes; runs in progress then get `grace` to finish
 /// (a run cut off is given back by apalis and ends as "interrupted", with nothing changed).
+/// Its sweep deletes what is older than `retention_days` ([`sync::retention`]).
 pub async fn run(
     engine: Engine,
     concurrency: usize,
+    retention_days: u32,
     grace: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
@@ -231,7 +248,11 @@ pub async fn run(
     let storage = PostgresStorage::<SyncJob>::new(&engine.pool).with_config(config);
     let name = format!("sync-{}", Uuid::new_v4().simple());
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(sweep_every_minute(engine.pool.clone(), done_rx));
+    let sweeper = tokio::spawn(sweep_every_minute(
+        engine.pool.clone(),
+        retention_days,
+        done_rx,
+    ));
     let monitored = Monitor::new()
         .register(move |_| {
             WorkerBuilder::new(name.clone())
@@ -254,12 +275,20 @@ pub async fn run(
     monitored
 }
 
-/// Runs [`sync::sweep_orphans`] now and every minute until `done`; on every instance, which is
-/// harmless: one `UPDATE` decides.
-async fn sweep_every_minute(pool: PgPool, mut done: tokio::sync::watch::Receiver<bool>) {
+/// Runs [`sync::sweep_orphans`] and the retention sweep ([`sync::retention::sweep`]) now and
+/// every minute until `done`; on every instance, which is harmless: one `UPDATE` decides, and
+/// the deletes skip rows another instance is deleting.
+async fn sweep_every_minute(
+    pool: PgPool,
+    retention_days: u32,
+    mut done: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         if let Err(error) = sync::sweep_orphans(&pool).await {
             tracing::warn!(error = ?error, "could not check for sync runs without a job");
+        }
+        if let Err(error) = sync::retention::sweep(&pool, retention_days).await {
+            tracing::warn!(error = ?error, "could not delete what is past the retention period");
         }
         tokio::select! {
             _ = done.wait_for(|d| *d) => return,

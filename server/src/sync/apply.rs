@@ -2,21 +2,66 @@
 //! statement per kind of change — alias and account deletes first, so that an address that
 //! moves (an alias becoming another account's, a primary address becoming an alias) is free
 //! by the time it is added again.
+//!
+//! The transaction commits only with the run's own `running` → `applied` update: a run that
+//! someone else ended meanwhile (the orphan sweep, an operator) applies nothing.
 
 use super::RunSpec;
 use anyhow::{Context, Result};
 use roster_core::sync::{summary, PlannedCounts};
 use sqlx::PgPool;
 
-/// Applies the changes recorded for `spec`'s run. With `expected_fingerprint`, first checks in
-/// the same transaction that the recipients are still what the plan was made against, and
-/// returns `Ok(false)` (nothing applied) when they are not.
+/// Refusal of a kept plan whose recipients moved on since it was made.
+pub const RECIPIENTS_CHANGED: &str = "Not applied: this domain's recipients changed since the plan was made (another sync ran, accounts were edited, or an address the plan adds now belongs to another account). Nothing was changed. Run Manual Sync to plan again.";
+/// Refusal of a run whose plan adds an address that was taken while it ran.
+pub const ADDRESS_TAKEN_DURING_RUN: &str = "Not applied: an address this sync adds became another account's while it ran. Nothing was changed. Run the sync again; it will skip that address with a warning.";
+/// Refusal of a kept plan read from another tenant than the domain's connection now.
+pub const TENANT_CHANGED: &str = "Not applied: the domain is now connected to another Microsoft 365 tenant than the one this plan was read from. Nothing was changed. Run Manual Sync to plan again.";
+/// Refusal of a kept plan of a domain that is no longer connected.
+pub const NOT_CONNECTED: &str = "Not applied: this domain is no longer connected to Microsoft 365. Nothing was changed. Grant permission on the Office 365 Sync page, then run Manual Sync.";
+/// Refusal of a kept plan made before runs recorded their tenant.
+pub const TENANT_UNKNOWN: &str = "Not applied: this plan was made before Roster recorded which Microsoft 365 tenant a plan was read from, so it can't be checked. Nothing was changed. Run Manual Sync to plan again.";
+
+/// What a kept plan ("Apply these changes") was made against.
+#[derive(Debug, Clone, Copy)]
+pub struct KeptPlan<'a> {
+    /// `sync_runs.recipients_fingerprint` of the run that kept it.
+    pub fingerprint: &'a str,
+    /// `sync_runs.tenant_id` of the run that kept it.
+    pub tenant_id: Option<&'a str>,
+}
+
+/// How an apply ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Committed, with the run marked applied.
+    Done,
+    /// Nothing applied, for this reason (in the admin's words).
+    Refused(&'static str),
+    /// The run was no longer `running` when its outcome was to be recorded: someone else ended
+    /// it. Nothing applied, and the run keeps the ending it has.
+    EndedElsewhere,
+}
+
+/// Whether a statement failed because an address it adds is already taken (the one reason an
+/// apply's insert can fail that is the recipients' doing, not Roster's).
+fn address_taken(error: &sqlx::Error) -> bool {
+    matches!(
+        error.as_database_error().and_then(|e| e.constraint()),
+        Some("addresses_pkey" | "accounts_address_key")
+    )
+}
+
+/// Applies the changes recorded for `spec`'s run. With `kept`, first checks in the same
+/// transaction that the domain is still connected to the plan's tenant and that the recipients
+/// are still what the plan was made against. Either way, an address the plan adds that now
+/// belongs to anything but this sync refuses the whole apply.
 pub async fn apply(
     pool: &PgPool,
     spec: &RunSpec,
     counts: PlannedCounts,
-    expected_fingerprint: Option<&str>,
-) -> Result<bool> {
+    kept: Option<KeptPlan<'_>>,
+) -> Result<Applied> {
     let org = spec.run.organization_id;
     let run = spec.run.run_id;
     let domain = spec.domain_id;
@@ -32,11 +77,52 @@ pub async fn apply(
     .fetch_optional(&mut *tx)
     .await
     .context("locking the domain")?;
-    if let Some(expected) = expected_fingerprint {
-        let now = super::plan::fingerprint(&mut tx, org, domain, source).await?;
-        if now != expected {
-            return Ok(false);
+    if let Some(kept) = kept {
+        // Shared lock: a new consent for the domain waits until this apply is done.
+        let tenant_now = sqlx::query_scalar!(
+            "select tenant_id from microsoft_connections where organization_id = $1 and domain_id = $2 for share",
+            org,
+            domain
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .context("loading the domain's Microsoft 365 connection")?;
+        match (tenant_now.as_deref(), kept.tenant_id) {
+            (None, _) => return Ok(Applied::Refused(NOT_CONNECTED)),
+            (Some(_), None) => return Ok(Applied::Refused(TENANT_UNKNOWN)),
+            (Some(now), Some(then)) if now != then => return Ok(Applied::Refused(TENANT_CHANGED)),
+            _ => {}
         }
+        let now = super::plan::fingerprint(&mut tx, org, domain, source).await?;
+        if now != kept.fingerprint {
+            return Ok(Applied::Refused(RECIPIENTS_CHANGED));
+        }
+    }
+    let refusal = if kept.is_some() {
+        RECIPIENTS_CHANGED
+    } else {
+        ADDRESS_TAKEN_DURING_RUN
+    };
+    // The plan skipped addresses that were someone else's when it was made; one taken since (a
+    // manual account added meanwhile, say) is not the sync's to take.
+    let taken = sqlx::query_scalar!(
+        r#"select exists (
+               select 1 from sync_run_changes c
+               join addresses ad on ad.address = case when c.kind = 'account_add' then c.address else c.item end
+               join accounts a on a.organization_id = ad.organization_id and a.id = ad.account_id
+               where c.organization_id = $1 and c.run_id = $2 and c.kind in ('account_add', 'alias_add')
+                 and not (a.organization_id = $1 and a.domain_id = $3 and a.source = $4)
+           ) as "taken!""#,
+        org,
+        run,
+        domain,
+        source
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .context("checking the addresses to add are free")?;
+    if taken {
+        return Ok(Applied::Refused(refusal));
     }
     sqlx::query!(
         "update sync_runs set progress_done = 0, progress_total = $3 where organization_id = $1 and id = $2",
@@ -94,7 +180,7 @@ pub async fn apply(
     .await
     .context("updating accounts")?;
 
-    sqlx::query!(
+    let added = sqlx::query!(
         r#"with added as (
                insert into accounts (organization_id, domain_id, address, kind, source, display_name)
                select $1, $3, c.address, c.new_kind, $4, c.new_display_name
@@ -110,10 +196,13 @@ pub async fn apply(
         source
     )
     .execute(&mut *tx)
-    .await
-    .context("adding accounts")?;
+    .await;
+    match added {
+        Err(e) if address_taken(&e) => return Ok(Applied::Refused(refusal)),
+        other => other.context("adding accounts")?,
+    };
 
-    sqlx::query!(
+    let added = sqlx::query!(
         r#"insert into addresses (address, organization_id, account_id, is_primary)
            select c.item, $1, a.id, false
            from sync_run_changes c
@@ -126,8 +215,11 @@ pub async fn apply(
         source
     )
     .execute(&mut *tx)
-    .await
-    .context("adding aliases")?;
+    .await;
+    match added {
+        Err(e) if address_taken(&e) => return Ok(Applied::Refused(refusal)),
+        other => other.context("adding aliases")?,
+    };
 
     sqlx::query!(
         r#"delete from list_members m
@@ -170,10 +262,11 @@ pub async fn apply(
     .await
     .context("recording the sync time")?;
     // The run's outcome commits with its changes: a crash can't leave one without the other.
-    sqlx::query!(
+    // Only a run still `running` ends here; one ended meanwhile by someone else rolls back.
+    let ended = sqlx::query!(
         r#"update sync_runs set status = 'applied', phase = null, counts = $3, summary = $4,
                progress_done = progress_total, finished_at = now()
-           where organization_id = $1 and id = $2"#,
+           where organization_id = $1 and id = $2 and status = 'running'"#,
         org,
         run,
         serde_json::to_value(counts)?,
@@ -181,8 +274,14 @@ pub async fn apply(
     )
     .execute(&mut *tx)
     .await
-    .context("recording the run as applied")?;
+    .context("recording the run as applied")?
+    .rows_affected();
+    if ended == 0 {
+        tx.rollback().await.context("rolling back the changes")?;
+        tracing::warn!(run_id = %run, %domain, "the run was ended by someone else before its changes were applied; nothing applied");
+        return Ok(Applied::EndedElsewhere);
+    }
     tracing::info!(run_id = %run, %domain, ?counts, "sync applied");
     tx.commit().await.context("committing the changes")?;
-    Ok(true)
+    Ok(Applied::Done)
 }

@@ -5,10 +5,16 @@
 //! `sync_run_changes`), **check limits**, **apply** (one transaction of set-based statements)
 //! and **report** — and writes its phase and counts to `sync_runs` as it goes, so any server
 //! instance can show its progress. A run whose fetch did not finish applies nothing.
+//!
+//! A run ends once: every statement that gives a run its ending (applied, planned, limit
+//! exceeded, failed) matches only while the run is still `running`. When it matches nothing,
+//! someone else ended the run first (the orphan sweep, an operator): the worker's own ending is
+//! dropped — for an apply, with its whole transaction — and the run keeps the ending it has.
 
-mod apply;
+pub mod apply;
 mod fetch;
 pub mod plan;
+pub mod retention;
 
 use anyhow::{Context, Result};
 use roster_core::sync::{
@@ -47,6 +53,9 @@ pub enum Outcome {
         message: String,
         code: Option<String>,
     },
+    /// Someone else ended the run while this worker was on it; this worker changed nothing
+    /// and recorded nothing.
+    EndedElsewhere,
 }
 
 /// Why a run could not be queued.
@@ -151,8 +160,7 @@ pub async fn run_started(
         Ok(outcome) => outcome,
         Err(error) => failure(run, &error),
     };
-    finish(pool, run, &outcome).await?;
-    Ok(outcome)
+    conclude(pool, run, outcome).await
 }
 
 /// Ends a claimed run as failed before it read anything (no connection, …).
@@ -161,8 +169,7 @@ pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Res
         message,
         code: None,
     };
-    finish(pool, spec.run, &outcome).await?;
-    Ok(outcome)
+    conclude(pool, spec.run, outcome).await
 }
 
 /// Ends a claimed run as failed after an error outside its phases (its settings could not be
@@ -170,7 +177,8 @@ pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Res
 pub async fn fail_after_error(pool: &PgPool, spec: &RunSpec, error: &anyhow::Error) -> Result<()> {
     let outcome = failure(spec.run, error);
     fetch::clear_staging(pool, spec.run).await?;
-    finish(pool, spec.run, &outcome).await
+    conclude(pool, spec.run, outcome).await?;
+    Ok(())
 }
 
 /// The admin's words for why a run failed; unexpected errors are logged under a reference.
@@ -194,12 +202,17 @@ fn failure(run: RunRef, error: &anyhow::Error) -> Outcome {
 }
 
 /// "Apply these changes": applies the plan another run kept at the Operations Limit, if the
-/// recipients are still exactly what it was made against.
+/// domain is still connected to the tenant it was read from and the recipients are still
+/// exactly what it was made against. A plan not applied leaves nothing on this run.
 pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Result<Outcome> {
     let run = spec.run;
+    let refuse = |message: &str| Outcome::Failed {
+        message: message.to_owned(),
+        code: None,
+    };
     let result: Result<Outcome> = async {
         let kept = sqlx::query!(
-            r#"select status, test, counts, recipients_fingerprint, domain_id
+            r#"select status, test, counts, recipients_fingerprint, domain_id, tenant_id
                from sync_runs where organization_id = $1 and id = $2"#,
             run.organization_id,
             kept_run_id
@@ -207,22 +220,19 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
         .fetch_optional(pool)
         .await
         .context("loading the kept plan")?;
-        let refuse = |message: &str| {
-            Ok(Outcome::Failed {
-                message: message.to_owned(),
-                code: None,
-            })
-        };
         let Some(kept) = kept else {
-            return refuse("The plan to apply no longer exists.");
+            return Ok(refuse("The plan to apply no longer exists."));
         };
         let (Some(counts), Some(print)) = (kept.counts, kept.recipients_fingerprint) else {
-            return refuse("That run kept no plan to apply.");
+            return Ok(refuse("That run kept no plan to apply."));
         };
         if kept.status != "limit_exceeded" || kept.test || kept.domain_id != spec.domain_id {
-            return refuse("Only a sync stopped by the Operations Limit can be applied.");
+            return Ok(refuse(
+                "Only a sync stopped by the Operations Limit can be applied.",
+            ));
         }
-        let counts: PlannedCounts = serde_json::from_value(counts).context("reading the kept counts")?;
+        let counts: PlannedCounts =
+            serde_json::from_value(counts).context("reading the kept counts")?;
         set_phase(pool, run, "apply").await?;
         // The kept plan becomes this run's, so its page lists what was applied.
         sqlx::query!(
@@ -248,33 +258,38 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
         .execute(pool)
         .await
         .context("copying the kept warnings")?;
-        if apply::apply(pool, spec, counts, Some(&print)).await? {
-            Ok(Outcome::Applied(counts))
-        } else {
-            // Nothing of the kept plan was applied: this run keeps none of it.
-            sqlx::query!(
-                "delete from sync_run_changes where organization_id = $1 and run_id = $2",
-                run.organization_id,
-                run.run_id
-            )
-            .execute(pool)
-            .await
-            .context("dropping the refused plan")?;
-            sqlx::query!(
-                "delete from sync_run_warnings where organization_id = $1 and run_id = $2",
-                run.organization_id,
-                run.run_id
-            )
-            .execute(pool)
-            .await
-            .context("dropping the refused plan's warnings")?;
-            refuse("Not applied: this domain's recipients changed since the plan was made (another sync ran, or the directory's accounts were edited). Run Manual Sync to plan again.")
-        }
+        let kept_plan = apply::KeptPlan {
+            fingerprint: &print,
+            tenant_id: kept.tenant_id.as_deref(),
+        };
+        Ok(match apply::apply(pool, spec, counts, Some(kept_plan)).await? {
+            apply::Applied::Done => Outcome::Applied(counts),
+            apply::Applied::Refused(message) => refuse(message),
+            apply::Applied::EndedElsewhere => Outcome::EndedElsewhere,
+        })
     }
     .await;
     let outcome = result.unwrap_or_else(|error| failure(run, &error));
-    finish(pool, run, &outcome).await?;
-    Ok(outcome)
+    if !matches!(outcome, Outcome::Applied(_)) {
+        // Nothing of the kept plan was applied: this run keeps none of it.
+        sqlx::query!(
+            "delete from sync_run_changes where organization_id = $1 and run_id = $2",
+            run.organization_id,
+            run.run_id
+        )
+        .execute(pool)
+        .await
+        .context("dropping the plan that was not applied")?;
+        sqlx::query!(
+            "delete from sync_run_warnings where organization_id = $1 and run_id = $2",
+            run.organization_id,
+            run.run_id
+        )
+        .execute(pool)
+        .await
+        .context("dropping the warnings of the plan that was not applied")?;
+    }
+    conclude(pool, run, outcome).await
 }
 
 /// A run left `running` by a worker that died: its changes were never committed (a run's
@@ -334,6 +349,21 @@ pub async fn sweep_orphans(pool: &PgPool) -> Result<u64> {
     Ok(swept.len() as u64)
 }
 
+/// Records the Microsoft 365 tenant the run reads its directory from: "Apply these changes"
+/// of a plan it keeps checks the domain is still connected to it.
+pub async fn record_tenant(pool: &PgPool, run: RunRef, tenant_id: &str) -> Result<()> {
+    sqlx::query!(
+        "update sync_runs set tenant_id = $3 where organization_id = $1 and id = $2",
+        run.organization_id,
+        run.run_id,
+        tenant_id
+    )
+    .execute(pool)
+    .await
+    .context("recording the run's tenant")?;
+    Ok(())
+}
+
 /// Claims a queued run for this worker.
 pub async fn start(pool: &PgPool, run: RunRef) -> Result<Option<RunSpec>> {
     let row = sqlx::query!(
@@ -373,7 +403,7 @@ async fn execute(
     let exceeded = exceeded_limits(&counts, limits);
     if !exceeded.is_empty() {
         sqlx::query!(
-            "update sync_runs set exceeded = $3 where organization_id = $1 and id = $2",
+            "update sync_runs set exceeded = $3 where organization_id = $1 and id = $2 and status = 'running'",
             spec.run.organization_id,
             spec.run.run_id,
             serde_json::to_value(&exceeded)?
@@ -387,8 +417,14 @@ async fn execute(
         return Ok(Outcome::Planned(counts));
     }
     set_phase(pool, spec.run, "apply").await?;
-    apply::apply(pool, spec, counts, None).await?;
-    Ok(Outcome::Applied(counts))
+    Ok(match apply::apply(pool, spec, counts, None).await? {
+        apply::Applied::Done => Outcome::Applied(counts),
+        apply::Applied::Refused(message) => Outcome::Failed {
+            message: message.to_owned(),
+            code: None,
+        },
+        apply::Applied::EndedElsewhere => Outcome::EndedElsewhere,
+    })
 }
 
 async fn set_phase(pool: &PgPool, run: RunRef, phase: &str) -> Result<()> {
@@ -416,10 +452,27 @@ pub(crate) async fn notify(pool: &PgPool, run: RunRef) -> Result<()> {
     Ok(())
 }
 
-async fn finish(pool: &PgPool, run: RunRef, outcome: &Outcome) -> Result<()> {
+/// Records how a run ended, unless it was ended already; returns the outcome that holds.
+async fn conclude(pool: &PgPool, run: RunRef, outcome: Outcome) -> Result<Outcome> {
+    Ok(if finish(pool, run, &outcome).await? {
+        outcome
+    } else {
+        Outcome::EndedElsewhere
+    })
+}
+
+/// Gives a `running` run its ending. `false` when the run was not `running` any more (someone
+/// else ended it): nothing is written, and the ending it has stays.
+async fn finish(pool: &PgPool, run: RunRef, outcome: &Outcome) -> Result<bool> {
     let (status, counts, text, error, code) = match outcome {
+        // An apply that found the run ended wrote nothing; neither does this.
+        Outcome::EndedElsewhere => return Ok(false),
         Outcome::Planned(c) => ("planned", Some(c), summary(c), None, None),
-        Outcome::Applied(c) => ("applied", Some(c), summary(c), None, None),
+        Outcome::Applied(_) => {
+            // The apply's own transaction recorded it, with the changes (only if `running`).
+            notify(pool, run).await?;
+            return Ok(true);
+        }
         Outcome::LimitExceeded(c, exceeded) => (
             "limit_exceeded",
             Some(c),
@@ -443,10 +496,10 @@ async fn finish(pool: &PgPool, run: RunRef, outcome: &Outcome) -> Result<()> {
         ),
     };
     let counts = counts.map(serde_json::to_value).transpose()?;
-    sqlx::query!(
+    let ended = sqlx::query!(
         r#"update sync_runs set status = $3, phase = null, counts = coalesce($4, counts),
                summary = $5, error = $6, error_code = $7, finished_at = now()
-           where organization_id = $1 and id = $2"#,
+           where organization_id = $1 and id = $2 and status = 'running'"#,
         run.organization_id,
         run.run_id,
         status,
@@ -457,6 +510,12 @@ async fn finish(pool: &PgPool, run: RunRef, outcome: &Outcome) -> Result<()> {
     )
     .execute(pool)
     .await
-    .context("finishing a sync run")?;
-    notify(pool, run).await
+    .context("finishing a sync run")?
+    .rows_affected();
+    if ended == 0 {
+        tracing::warn!(run_id = %run.run_id, status, "the run was ended by someone else first; its own ending is dropped");
+        return Ok(false);
+    }
+    notify(pool, run).await?;
+    Ok(true)
 }

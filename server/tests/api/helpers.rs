@@ -143,7 +143,7 @@ pub async fn spawn_app_configured(
                 let stopped = stopped();
                 async move {
                     if with_worker {
-                        worker::run(engine, 2, std::time::Duration::from_secs(5), stopped).await
+                        worker::run(engine, 2, 90, std::time::Duration::from_secs(5), stopped).await
                     } else {
                         Ok(())
                     }

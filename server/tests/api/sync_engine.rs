@@ -573,3 +573,242 @@ async fn a_run_waiting_for_its_job_is_never_swept(pool: PgPool) {
     assert_eq!(sync::sweep_orphans(&s.app.pool).await.unwrap(), 1);
     assert_eq!(s.run_row(run).await.0, "failed");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_ended_behind_the_workers_back_keeps_its_ending_and_applies_nothing(pool: PgPool) {
+    let (emu, id) = tenant(150, 10).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    // As the worker records the phase, someone else (the orphan sweep, an operator) ends the
+    // run as failed.
+    sqlx::query(
+        r#"create function end_run_elsewhere() returns trigger language plpgsql as $$
+           begin
+               new.status := 'failed'; new.phase := null; new.finished_at := now();
+               new.error := 'Ended by an operator.'; new.summary := 'Failed: Ended by an operator.';
+               return new;
+           end $$"#,
+    )
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    let zero = OperationLimit::new(Some(0)).unwrap();
+    let stopped_at_limit = OperationsLimits {
+        account_add: zero,
+        ..OperationsLimits::default()
+    };
+    // Ended before it applies (the apply's own ending finds it failed), before it ends
+    // planned (Test Sync), before it ends at the limit.
+    for (phase, limits, test) in [
+        ("apply", OperationsLimits::default(), false),
+        ("check_limits", OperationsLimits::default(), true),
+        ("check_limits", stopped_at_limit, false),
+    ] {
+        sqlx::query("drop trigger if exists end_run_elsewhere on sync_runs")
+            .execute(&s.app.pool)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create trigger end_run_elsewhere before update on sync_runs for each row
+             when (new.status = 'running' and new.phase = '{phase}') execute function end_run_elsewhere()"
+        )))
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+        let (run_id, outcome) = s.sync_with(&dir, &rules(), &limits, test).await;
+        assert_eq!(outcome, Outcome::EndedElsewhere, "{phase} {test}");
+        assert!(s.stored().await.is_empty(), "nothing applied");
+        let (status, summary) = s.run_row(run_id).await;
+        assert_eq!(
+            (status.as_str(), summary.as_deref()),
+            ("failed", Some("Failed: Ended by an operator.")),
+            "{phase} {test}"
+        );
+        let (error, exceeded): (Option<String>, Option<serde_json::Value>) =
+            sqlx::query_as("select error, exceeded from sync_runs where id = $1")
+                .bind(run_id)
+                .fetch_one(&s.app.pool)
+                .await
+                .unwrap();
+        assert_eq!(error.as_deref(), Some("Ended by an operator."));
+        assert_eq!(exceeded, None);
+    }
+    sqlx::query("drop trigger end_run_elsewhere on sync_runs")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    applied(&s.sync(&dir).await);
+    assert_eq!(s.stored().await, expected(&dir, &rules()).await);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn retention_deletes_old_test_sync_details_and_finished_jobs_and_keeps_every_summary(
+    pool: PgPool,
+) {
+    let (emu, id) = tenant(60, 4).await;
+    let s = setup(pool).await;
+    let dir = directory(&emu, &id);
+    let db = &s.app.pool;
+    let none = OperationsLimits::default();
+    let (old_test, _) = s.sync_with(&dir, &rules(), &none, true).await;
+    let (recent_test, _) = s.sync_with(&dir, &rules(), &none, true).await;
+    let zero = OperationsLimits {
+        account_add: OperationLimit::new(Some(0)).unwrap(),
+        ..OperationsLimits::default()
+    };
+    let (old_kept, _) = s.sync_with(&dir, &rules(), &zero, false).await;
+    let (old_applied, _) = s.sync_with(&dir, &rules(), &none, false).await;
+    // A failed run with a plan bigger than one delete batch, and warnings.
+    let old_failed: Uuid = sqlx::query_scalar(
+        r#"insert into sync_runs (organization_id, domain_id, source, trigger, status, summary, finished_at)
+           values ($1, $2, 'office365', 'schedule', 'failed', 'Failed: the disk is full', now())
+           returning id"#,
+    )
+    .bind(s.admin.organization_id)
+    .bind(s.domain)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        r#"insert into sync_run_changes (organization_id, run_id, seq, kind, address)
+           select $1, $2, n, 'account_add', 'u' || n || '@litware.example' from generate_series(1, 12000) n"#,
+    )
+    .bind(s.admin.organization_id)
+    .bind(old_failed)
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message)
+           select $1, $2, n, 'address_conflict', 'w' || n || '@litware.example', 'skipped'
+           from generate_series(1, 3) n"#,
+    )
+    .bind(s.admin.organization_id)
+    .bind(old_failed)
+    .execute(db)
+    .await
+    .unwrap();
+    let count = |table: &'static str, run: Uuid| async move {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {table} where run_id = $1"
+        )))
+        .bind(run)
+        .fetch_one(db)
+        .await
+        .unwrap()
+    };
+    let before_test = count("sync_run_changes", old_test).await;
+    let before_test_warnings = count("sync_run_warnings", old_test).await;
+    assert!(before_test > 0 && count("sync_run_changes", recent_test).await > 0);
+    assert!(count("sync_run_changes", old_kept).await > 0);
+    assert!(count("sync_run_changes", old_applied).await > 0);
+
+    // Everything but the recent Test Sync finished 91 days ago.
+    sqlx::query("update sync_runs set finished_at = now() - interval '91 days' where id <> $1")
+        .bind(recent_test)
+        .execute(db)
+        .await
+        .unwrap();
+    // Jobs: the engine ran these runs itself, so their jobs are still pending. Give them the
+    // states apalis leaves: finished long ago (done, killed, out of attempts), finished
+    // recently, failed with attempts left, pending.
+    let job_of = |run: Uuid| async move {
+        sqlx::query_scalar::<_, String>(
+            "select id from apalis.jobs where convert_from(job, 'UTF8')::jsonb ->> 'run_id' = $1",
+        )
+        .bind(run.to_string())
+        .fetch_one(db)
+        .await
+        .unwrap()
+    };
+    let set_job = |job: String, status: &'static str, attempts: i32, age_days: i32| async move {
+        sqlx::query(
+            r#"update apalis.jobs set status = $2, attempts = $3, max_attempts = 3,
+                   done_at = now() - make_interval(days => $4), run_at = now() - make_interval(days => $4)
+               where id = $1"#,
+        )
+        .bind(job)
+        .bind(status)
+        .bind(attempts)
+        .bind(age_days)
+        .execute(db)
+        .await
+        .unwrap();
+    };
+    let done_old = job_of(old_test).await;
+    let killed_old = job_of(old_kept).await;
+    let out_of_attempts_old = job_of(old_applied).await;
+    let done_recent = job_of(recent_test).await;
+    set_job(done_old.clone(), "Done", 1, 91).await;
+    set_job(killed_old.clone(), "Killed", 1, 91).await;
+    set_job(out_of_attempts_old.clone(), "Failed", 3, 91).await;
+    set_job(done_recent.clone(), "Done", 1, 89).await;
+    // Two more old jobs that must stay: one with attempts left, one still pending.
+    for (status, attempts) in [("Failed", 1), ("Pending", 0)] {
+        let run = sync::enqueue(
+            db,
+            &NewRun {
+                organization_id: s.admin.organization_id,
+                domain_id: s.domain,
+                source: "office365",
+                test: true,
+                requested_by: Some("a@b.example"),
+                applies_run_id: None,
+            },
+        )
+        .await
+        .unwrap();
+        set_job(job_of(run).await, status, attempts, 91).await;
+        sqlx::query("update sync_runs set status = 'failed', finished_at = now() where id = $1")
+            .bind(run)
+            .execute(db)
+            .await
+            .unwrap();
+    }
+    let runs_before: Vec<(Uuid, Option<String>)> =
+        sqlx::query_as("select id, summary from sync_runs order by id")
+            .fetch_all(db)
+            .await
+            .unwrap();
+
+    let swept = sync::retention::sweep(db, 90).await.unwrap();
+    assert_eq!(
+        swept,
+        sync::retention::Swept {
+            changes: u64::try_from(before_test).unwrap() + 12_000,
+            warnings: 3 + u64::try_from(before_test_warnings).unwrap(),
+            jobs: 3,
+        }
+    );
+    // Old Test Sync and failed runs lose their details; recent ones, plans kept at the limit
+    // and applied runs' changes (the history of what changed) stay.
+    assert_eq!(count("sync_run_changes", old_test).await, 0);
+    assert_eq!(count("sync_run_changes", old_failed).await, 0);
+    assert_eq!(count("sync_run_warnings", old_failed).await, 0);
+    assert!(count("sync_run_changes", recent_test).await > 0);
+    assert!(count("sync_run_changes", old_kept).await > 0);
+    assert!(count("sync_run_changes", old_applied).await > 0);
+    // Every run and its summary stays.
+    let runs_after: Vec<(Uuid, Option<String>)> =
+        sqlx::query_as("select id, summary from sync_runs order by id")
+            .fetch_all(db)
+            .await
+            .unwrap();
+    assert_eq!(runs_after, runs_before);
+    let jobs: BTreeSet<String> = sqlx::query_scalar("select id from apalis.jobs")
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(jobs.len(), 3, "{jobs:?}");
+    assert!(jobs.contains(&done_recent));
+    for gone in [&done_old, &killed_old, &out_of_attempts_old] {
+        assert!(!jobs.contains(gone));
+    }
+    // A second sweep finds nothing left to do.
+    assert_eq!(
+        sync::retention::sweep(db, 90).await.unwrap(),
+        sync::retention::Swept::default()
+    );
+}

@@ -570,3 +570,171 @@ async fn an_internal_error_ends_the_run_with_a_reference_and_changes_nothing(poo
     let next = s.start("manual").await.unwrap();
     assert_eq!(s.finished(next).await.run.status, "applied");
 }
+
+/// Installs a trigger that, as the worker records `phase`, ends the run as failed — what the
+/// orphan sweep or an operator does behind the worker's back.
+async fn end_runs_behind_the_workers_back_at(pool: &PgPool, phase: &str) {
+    sqlx::query(
+        r#"create or replace function end_run_elsewhere() returns trigger language plpgsql as $$
+           begin
+               new.status := 'failed'; new.phase := null; new.finished_at := now();
+               new.error := 'Ended by an operator.'; new.summary := 'Failed: Ended by an operator.';
+               return new;
+           end $$"#,
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("drop trigger if exists end_run_elsewhere on sync_runs")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "create trigger end_run_elsewhere before update on sync_runs for each row
+         when (new.status = 'running' and new.phase = '{phase}') execute function end_run_elsewhere()"
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_changed(
+    pool: PgPool,
+) {
+    let s = setup(pool, 60).await;
+    let form = [
+        ("domain_id", s.domain.as_str()),
+        ("account_add_limit", "5"),
+        ("account_delete_limit", ""),
+        ("alias_add_limit", ""),
+        ("alias_delete_limit", ""),
+        ("total_limit", ""),
+    ];
+    let _: () = s.admin.ok("save_operation_limits", &form).await;
+    let kept = s.start("manual").await.unwrap();
+    assert_eq!(s.finished(kept).await.run.status, "limit_exceeded");
+    let apply = || async {
+        let run: Uuid = s
+            .admin
+            .ok(
+                "apply_kept_plan",
+                &[("domain_id", &s.domain), ("run_id", &kept.to_string())],
+            )
+            .await;
+        s.finished(run).await
+    };
+
+    // The domain is now connected to another tenant: refused, nothing applied or kept.
+    let tenant: String = sqlx::query_scalar("select tenant_id from microsoft_connections")
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update microsoft_connections set tenant_id = '00000000-0000-4000-8000-000000000001'",
+    )
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    let refused = apply().await;
+    assert_eq!(refused.run.status, "failed");
+    let error = refused.error.unwrap();
+    assert!(
+        error.contains("now connected to another Microsoft 365 tenant"),
+        "{error}"
+    );
+    assert_eq!(s.accounts().await, 0);
+    assert_eq!(s.changes(refused.run.id, "", "").await.total, 0);
+    sqlx::query("update microsoft_connections set tenant_id = $1")
+        .bind(&tenant)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+
+    // An address the plan adds is now a manual account's (the synced recipients, which the
+    // fingerprint covers, did not change): refused with the recipients message, not an
+    // internal error; the manual account stays, nothing of the plan is applied or kept.
+    let taken = s.changes(kept, "account_add", "").await.rows[0]
+        .address
+        .clone();
+    let local = taken.split('@').next().unwrap().to_owned();
+    let _: app::model::AccountRow = s
+        .admin
+        .ok(
+            "add_account",
+            &[
+                ("domain_id", s.domain.as_str()),
+                ("local_part", local.as_str()),
+                ("kind", "mailbox"),
+            ],
+        )
+        .await;
+    let refused = apply().await;
+    assert_eq!(refused.run.status, "failed");
+    let error = refused.error.unwrap();
+    assert!(
+        error.contains("recipients changed since the plan was made"),
+        "{error}"
+    );
+    assert_eq!(s.accounts().await, 0);
+    assert_eq!(s.changes(refused.run.id, "", "").await.total, 0);
+    let manual: String = sqlx::query_scalar("select source from accounts where address = $1")
+        .bind(&taken)
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(manual, "manual");
+    sqlx::query("delete from accounts where address = $1")
+        .bind(&taken)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+
+    // The applying run is ended behind the worker's back as it starts to apply: nothing
+    // applied, nothing kept, and it stays failed as it was ended.
+    end_runs_behind_the_workers_back_at(&s.app.pool, "apply").await;
+    let ended = apply().await;
+    assert_eq!(ended.run.status, "failed");
+    assert_eq!(ended.error.as_deref(), Some("Ended by an operator."));
+    assert_eq!(s.accounts().await, 0);
+    assert_eq!(s.changes(ended.run.id, "", "").await.total, 0);
+    sqlx::query("drop trigger end_run_elsewhere on sync_runs")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+
+    // And with all of that undone, the plan applies.
+    let applied = apply().await;
+    assert_eq!(applied.run.status, "applied", "{applied:?}");
+    assert!(s.accounts().await > 5);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_unreadable_operations_limit_fails_the_run_and_changes_nothing(pool: PgPool) {
+    let s = setup(pool, 20).await;
+    // A value the form can never save (the column's check would refuse it too): read as "no
+    // limit", it would let the run apply everything.
+    sqlx::query("alter table sync_settings drop constraint sync_settings_total_limit_check")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        r#"insert into sync_settings (organization_id, domain_id, total_limit) values ($1, $2, -1)
+           on conflict (organization_id, domain_id) do update set total_limit = -1"#,
+    )
+    .bind(s.admin.organization_id)
+    .bind(s.domain.parse::<Uuid>().unwrap())
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    let run = s.start("manual").await.unwrap();
+    let detail = s.finished(run).await;
+    assert_eq!(detail.run.status, "failed");
+    let error = detail.error.unwrap();
+    assert!(
+        error.starts_with("The Operations Limit setting can't be used (Total Operations – Limit: "),
+        "{error}"
+    );
+    assert!(error.contains("(reference "), "{error}");
+    assert_eq!(s.accounts().await, 0);
+}

@@ -1,0 +1,109 @@
+//! Retention: what the worker's sweep deletes once it is older than `ROSTER_RETENTION_DAYS`.
+//!
+//! - The changes and warnings of runs that applied nothing and never can: Test Sync runs and
+//!   failed runs. Their row — the summary, counts, error — stays forever.
+//! - Finished apalis jobs of the sync queue (`Done`, `Killed`, or `Failed` with no attempt
+//!   left); a run's truth is its `sync_runs` row, not its job.
+//!
+//! What stays whatever its age: every run row; the changes of applied runs (the history of
+//! what changed in the recipients); plans kept at the Operations Limit, which "Apply these
+//! changes" may still apply (it refuses them once the recipients moved on).
+//!
+//! Deletes are set-based in bounded batches, each its own short statement that skips rows
+//! another instance is deleting, so a large backlog never holds locks for long.
+
+use anyhow::{Context, Result};
+use sqlx::PgPool;
+
+/// Rows per delete statement.
+const BATCH: i64 = 5_000;
+
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub changes: u64,
+    pub warnings: u64,
+    pub jobs: u64,
+}
+
+/// Deletes what is older than `days` days (see the module's doc).
+pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
+    let days = i32::try_from(days).context("the retention period")?;
+    let mut swept = Swept::default();
+    loop {
+        let n = sqlx::query!(
+            r#"with doomed as (
+                   select c.organization_id, c.run_id, c.seq
+                   from sync_runs r
+                   join sync_run_changes c on c.organization_id = r.organization_id and c.run_id = r.id
+                   where (r.test or r.status = 'failed')
+                     and r.finished_at < now() - make_interval(days => $1)
+                   limit $2
+                   for update of c skip locked)
+               delete from sync_run_changes c using doomed d
+               where c.organization_id = d.organization_id and c.run_id = d.run_id and c.seq = d.seq"#,
+            days,
+            BATCH
+        )
+        .execute(pool)
+        .await
+        .context("deleting old changes of Test Sync and failed runs")?
+        .rows_affected();
+        swept.changes += n;
+        if n < BATCH.unsigned_abs() {
+            break;
+        }
+    }
+    loop {
+        let n = sqlx::query!(
+            r#"with doomed as (
+                   select w.organization_id, w.run_id, w.seq
+                   from sync_runs r
+                   join sync_run_warnings w on w.organization_id = r.organization_id and w.run_id = r.id
+                   where (r.test or r.status = 'failed')
+                     and r.finished_at < now() - make_interval(days => $1)
+                   limit $2
+                   for update of w skip locked)
+               delete from sync_run_warnings w using doomed d
+               where w.organization_id = d.organization_id and w.run_id = d.run_id and w.seq = d.seq"#,
+            days,
+            BATCH
+        )
+        .execute(pool)
+        .await
+        .context("deleting old warnings of Test Sync and failed runs")?
+        .rows_affected();
+        swept.warnings += n;
+        if n < BATCH.unsigned_abs() {
+            break;
+        }
+    }
+    loop {
+        // `done_at` is set when apalis records a job's result; a job ended otherwise has none,
+        // and then counts from when it was to run.
+        let n = sqlx::query!(
+            r#"delete from apalis.jobs where id in (
+                   select id from apalis.jobs
+                   where job_type = $1
+                     and (status in ('Done', 'Killed') or (status = 'Failed' and attempts >= max_attempts))
+                     and coalesce(done_at, run_at) < now() - make_interval(days => $2)
+                   limit $3
+                   for update skip locked)"#,
+            crate::worker::QUEUE,
+            days,
+            BATCH
+        )
+        .execute(pool)
+        .await
+        .context("deleting old finished sync jobs")?
+        .rows_affected();
+        swept.jobs += n;
+        if n < BATCH.unsigned_abs() {
+            break;
+        }
+    }
+    if swept != Swept::default() {
+        tracing::info!(?swept, days, "deleted what is past the retention period");
+    }
+    Ok(swept)
+}
