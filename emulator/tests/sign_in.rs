@@ -117,7 +117,10 @@ async fn consent_then_authorize(emu: &RunningEmulator, browser: &reqwest::Client
         .unwrap();
     assert_eq!(accepted.status(), StatusCode::FOUND);
     let res = browser
-        .get(format!("{}/{CONTOSO}/oauth2/v2.0/authorize", emu.base_url()))
+        .get(format!(
+            "{}/{CONTOSO}/oauth2/v2.0/authorize",
+            emu.base_url()
+        ))
         .query(&authorize_query(&challenge()))
         .send()
         .await
@@ -146,7 +149,10 @@ async fn discovery_names_the_tenant_issuer_and_its_keys() {
         config["authorization_endpoint"],
         format!("{base}/contoso.com/oauth2/v2.0/authorize")
     );
-    assert_eq!(config["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(
+        config["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
     let keys: Value = client()
         .get(config["jwks_uri"].as_str().unwrap())
         .send()
@@ -196,7 +202,10 @@ async fn after_consent_authorize_answers_with_a_code_redeemed_once_for_a_signed_
     let claims = verified(&emu, answer["id_token"].as_str().unwrap()).await;
     assert_eq!(claims["tid"], CONTOSO);
     assert_eq!(claims["oid"], ADMIN_ID);
-    assert_eq!(claims["preferred_username"], "admin@contoso.onmicrosoft.com");
+    assert_eq!(
+        claims["preferred_username"],
+        "admin@contoso.onmicrosoft.com"
+    );
     assert_eq!(claims["nonce"], "n-1");
     assert_eq!(claims["ver"], "2.0");
     assert!(claims["wids"]
@@ -209,7 +218,10 @@ async fn after_consent_authorize_answers_with_a_code_redeemed_once_for_a_signed_
 async fn without_a_session_a_sign_in_page_stands_in_for_microsofts() {
     let emu = start().await;
     let page = client()
-        .get(format!("{}/{CONTOSO}/oauth2/v2.0/authorize", emu.base_url()))
+        .get(format!(
+            "{}/{CONTOSO}/oauth2/v2.0/authorize",
+            emu.base_url()
+        ))
         .query(&authorize_query(&challenge()))
         .send()
         .await
@@ -263,11 +275,10 @@ async fn an_id_token_fault_spoils_the_next_token_only() {
     assert!(res.status().is_success());
     let code = param(&consent_then_authorize(&emu, &b).await, "code");
     let (_, answer) = redeem(&emu, &code, VERIFIER).await;
-    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(
-        answer["id_token"].as_str().unwrap(),
-    )
-    .unwrap()
-    .claims;
+    let claims =
+        jsonwebtoken::dangerous::insecure_decode::<Value>(answer["id_token"].as_str().unwrap())
+            .unwrap()
+            .claims;
     assert_ne!(claims["tid"], CONTOSO);
     assert!(!claims["iss"].as_str().unwrap().contains(CONTOSO));
 

@@ -354,7 +354,16 @@ async fn complete(
     match &claimed.sign_in {
         None => consent_answered(req, microsoft, &query, organization_id, &claimed, &admin).await,
         Some(step) => {
-            signed_in(req, microsoft, &query, organization_id, &claimed, step, &admin).await
+            signed_in(
+                req,
+                microsoft,
+                &query,
+                organization_id,
+                &claimed,
+                step,
+                &admin,
+            )
+            .await
         }
     }
 }

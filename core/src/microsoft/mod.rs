@@ -20,9 +20,7 @@ mod sign_in;
 mod token;
 
 pub use pager::MicrosoftPager;
-pub use sign_in::{
-    Granter, IdTokenProblem, SignInError, SignInStart, GLOBAL_ADMINISTRATOR_ROLE,
-};
+pub use sign_in::{Granter, IdTokenProblem, SignInError, SignInStart, GLOBAL_ADMINISTRATOR_ROLE};
 
 use std::fmt;
 use std::sync::Arc;

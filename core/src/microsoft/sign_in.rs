@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use oauth2::basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
+use oauth2::basic::{
+    BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
     ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
@@ -138,22 +140,24 @@ impl MicrosoftClient {
             reason: format!("the {what} is not a valid URL ({e})."),
         };
         let base = format!("{}/{}/oauth2/v2.0", inner.login_base, tenant);
-        Ok(oauth2::Client::new(ClientId::new(inner.config.client_id.clone()))
-            .set_client_secret(oauth2::ClientSecret::new(
-                inner.config.client_secret.expose().to_string(),
-            ))
-            .set_auth_type(AuthType::RequestBody)
-            .set_auth_uri(
-                AuthUrl::new(format!("{base}/authorize"))
-                    .map_err(|e| invalid("authorization URL", &e))?,
-            )
-            .set_token_uri(
-                TokenUrl::new(format!("{base}/token")).map_err(|e| invalid("token URL", &e))?,
-            )
-            .set_redirect_uri(
-                RedirectUrl::new(redirect_uri.to_string())
-                    .map_err(|e| invalid("redirect URI", &e))?,
-            ))
+        Ok(
+            oauth2::Client::new(ClientId::new(inner.config.client_id.clone()))
+                .set_client_secret(oauth2::ClientSecret::new(
+                    inner.config.client_secret.expose().to_string(),
+                ))
+                .set_auth_type(AuthType::RequestBody)
+                .set_auth_uri(
+                    AuthUrl::new(format!("{base}/authorize"))
+                        .map_err(|e| invalid("authorization URL", &e))?,
+                )
+                .set_token_uri(
+                    TokenUrl::new(format!("{base}/token")).map_err(|e| invalid("token URL", &e))?,
+                )
+                .set_redirect_uri(
+                    RedirectUrl::new(redirect_uri.to_string())
+                        .map_err(|e| invalid("redirect URI", &e))?,
+                ),
+        )
     }
 
     /// The sign-in request for `tenant` (authorization code flow with PKCE and a nonce), with

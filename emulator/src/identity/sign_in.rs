@@ -146,7 +146,10 @@ pub async fn authorize(
 }
 
 /// `POST /_emulator/sign-in`: the sign-in page's answer.
-pub async fn sign_in(State(state): State<Arc<EmulatorState>>, Form(form): Form<SignInForm>) -> Response {
+pub async fn sign_in(
+    State(state): State<Arc<EmulatorState>>,
+    Form(form): Form<SignInForm>,
+) -> Response {
     let req = form.request;
     let checked = match check(&state, &form.tenant, &consent_request(&req)) {
         Ok(c) => c,
@@ -204,8 +207,7 @@ pub fn account_of(tenant: &Tenant, user: &User) -> Account {
 
 /// Adds `Set-Cookie` for the identity session.
 pub fn set_session_cookie(response: &mut Response, session: &str) {
-    if let Ok(value) =
-        format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax").parse()
+    if let Ok(value) = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax").parse()
     {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -299,7 +301,12 @@ fn answer_with_code(
     redirect(redirect_uri, &with_state(params, req))
 }
 
-fn render(state: &EmulatorState, tenant_key: &str, req: &AuthorizeRequest, tenants: &[String]) -> String {
+fn render(
+    state: &EmulatorState,
+    tenant_key: &str,
+    req: &AuthorizeRequest,
+    tenants: &[String],
+) -> String {
     let dir = state.directory();
     let mut options = String::new();
     let mut first = true;
@@ -344,7 +351,10 @@ fn render(state: &EmulatorState, tenant_key: &str, req: &AuthorizeRequest, tenan
         hidden("state", req.state.as_deref()),
         hidden("nonce", req.nonce.as_deref()),
         hidden("code_challenge", req.code_challenge.as_deref()),
-        hidden("code_challenge_method", req.code_challenge_method.as_deref()),
+        hidden(
+            "code_challenge_method",
+            req.code_challenge_method.as_deref(),
+        ),
     ]
     .concat();
     format!(

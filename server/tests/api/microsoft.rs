@@ -340,9 +340,10 @@ async fn a_forged_consent_answer_for_another_tenant_connects_nothing(pool: PgPoo
     // "Grant permission", skip Microsoft, answer for Contoso.
     let state = param(&grant(&attacker, &domain).await, "state");
     let authorize = consent_answer(&attacker, &state).await;
-    assert!(authorize
-        .as_str()
-        .starts_with(&format!("{}/{CONTOSO}/oauth2/v2.0/authorize?", emu.base_url())));
+    assert!(authorize.as_str().starts_with(&format!(
+        "{}/{CONTOSO}/oauth2/v2.0/authorize?",
+        emu.base_url()
+    )));
     assert_eq!(connections(&app).await, 0);
     let panel: MicrosoftPanel = attacker
         .ok("get_microsoft_connection", &[("domain_id", &domain)])
@@ -357,8 +358,7 @@ async fn a_forged_consent_answer_for_another_tenant_connects_nothing(pool: PgPoo
     // A made-up code, or a made-up answer without one, proves nothing and says so.
     let sign_in_state = param(&authorize, "state");
     assert_eq!(
-        location(callback(&attacker, &[("code", "forged"), ("state", &sign_in_state)]).await)
-            .await,
+        location(callback(&attacker, &[("code", "forged"), ("state", &sign_in_state)]).await).await,
         format!("{page}?consent=unproven&code=AADSTS9002313")
     );
     assert_eq!(connections(&app).await, 0);
