@@ -83,7 +83,7 @@ pub enum IdTokenProblem {
     Expired,
     #[error("the ID token is not valid yet")]
     NotYetValid,
-    #[error("the ID token was issued by someone else than the tenant")]
+    #[error("the ID token's issuer is not the tenant")]
     WrongIssuer,
     #[error("the ID token was issued for another application")]
     WrongAudience,
