@@ -178,7 +178,14 @@ pub struct MicrosoftConnection {
     pub tenant_domains: Vec<String>,
     /// Whether this domain is one of them.
     pub domain_verified: bool,
+    /// Who granted permission: the Microsoft account proven by its sign-in
+    /// (`preferred_username`), or, for a connection made before Roster asked for that proof,
+    /// the Roster admin who asked.
     pub granted_by: String,
+    /// The sign-in's ID token held the Global Administrator role.
+    pub granted_by_global_admin: bool,
+    /// Whether `granted_by` was proven by a Microsoft sign-in of the tenant.
+    pub granter_proven: bool,
     pub granted_at: DateTime<Utc>,
 }
 

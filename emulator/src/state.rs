@@ -8,6 +8,7 @@ use crate::config::EmulatorConfig;
 use crate::counters::Counters;
 use crate::faults::{FaultConfig, Faults};
 use crate::generate::{generate, GenerateSpec};
+use crate::identity::id_token::{IdTokenFault, SignIns};
 use crate::model::TenantFile;
 use crate::tenant::{DirectoryError, Tenant};
 use crate::tokens::TokenStore;
@@ -131,6 +132,8 @@ pub struct EmulatorState {
     tokens: Mutex<TokenStore>,
     faults: Mutex<Faults>,
     counters: Mutex<Counters>,
+    /// Identity sessions, authorization codes, the next ID token's fault.
+    sign_ins: Mutex<SignIns>,
 }
 
 impl EmulatorState {
@@ -152,7 +155,10 @@ impl EmulatorState {
             tokens: Mutex::new(TokenStore::default()),
             faults: Mutex::new(Faults::new(config.faults.clone())),
             counters: Mutex::new(Counters::default()),
+            sign_ins: Mutex::new(SignIns::default()),
         };
+        // The ID-token key is made now, not on the first sign-in.
+        crate::identity::keys::signing_key();
         for file in &config.tenant_files {
             state.load_tenant(file.clone())?;
         }
@@ -180,6 +186,15 @@ impl EmulatorState {
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn sign_ins(&self) -> MutexGuard<'_, SignIns> {
+        self.sign_ins.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the next ID token wrong in one way (`None` clears it).
+    pub fn set_id_token_fault(&self, fault: Option<IdTokenFault>) {
+        self.sign_ins().set_fault(fault);
     }
 
     pub fn counters(&self) -> MutexGuard<'_, Counters> {

@@ -72,7 +72,8 @@ export function panel(page: Page) {
 }
 
 /** From the Office 365 Sync page through the emulator's consent screen, signing in as the
- *  tenant's Global Administrator, and back. */
+ *  tenant's Global Administrator, and back. After Accept, Roster asks Microsoft for a sign-in to
+ *  prove the tenant; the session the consent left answers it at once (no second screen). */
 export async function grantPermission(page: Page, tenant: Tenant, decision: 'Accept' | 'Cancel') {
   await panel(page).getByRole('button', { name: 'Grant permission' }).click();
   await expect(page.getByRole('heading', { name: 'Permissions requested' })).toBeVisible();

@@ -14,7 +14,10 @@ test('grants permission through the consent screen and tests the connection @noj
 
   await expect(panel(page).getByRole('status').filter({ hasText: /^Permission granted:/ })).toBeVisible();
   await expect(panel(page)).toContainText(
-    new RegExp(`Connected to ${tenant.name} \\(${tenant.id}\\), permission granted by ${login.email} on \\d{4}-\\d{2}-\\d{2}`),
+    // Who granted it is the tenant's admin who signed in at Microsoft, not the Roster admin.
+    new RegExp(
+      `Connected to ${tenant.name} \\(${tenant.id}\\), permission granted by admin@${domain}, Global Administrator of ${tenant.name} on \\d{4}-\\d{2}-\\d{2}`,
+    ),
   );
   await expect(panel(page).getByRole('note')).toHaveCount(0); // the domain is verified: no warning
 

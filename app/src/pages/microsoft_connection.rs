@@ -179,16 +179,15 @@ fn Connected(
             connection.tenant_name
         )
     });
+    let unproven = (!connection.granter_proven).then(|| {
+        format!(
+            "Roster has no proof that an administrator of {} granted this permission: it was recorded before Roster asked for a Microsoft sign-in. Grant again to confirm it.",
+            connection.tenant_name
+        )
+    });
     view! {
-        <p class="connected" role="status">
-            {format!(
-                "Connected to {} ({}), permission granted by {} on {}.",
-                connection.tenant_name,
-                connection.tenant_id,
-                connection.granted_by,
-                format_time(&connection.granted_at)
-            )}
-        </p>
+        <p class="connected" role="status">{connected_text(&connection)}</p>
+        {unproven.map(|w| view! { <p class="notice warning" role="note">{w}</p> })}
         {warning.map(|w| view! { <p class="notice warning" role="note">{w}</p> })}
         <FormError error=disconnect_error />
         <div class="actions">
@@ -290,6 +289,26 @@ fn plural(n: u32) -> &'static str {
     }
 }
 
+/// "Connected to …": who granted permission, with their role when the sign-in proved it.
+fn connected_text(c: &MicrosoftConnection) -> String {
+    let when = format_time(&c.granted_at);
+    if !c.granter_proven {
+        return format!(
+            "Connected to {} ({}) on {when}, at the request of {}.",
+            c.tenant_name, c.tenant_id, c.granted_by
+        );
+    }
+    let role = if c.granted_by_global_admin {
+        format!(", Global Administrator of {}", c.tenant_name)
+    } else {
+        String::new()
+    };
+    format!(
+        "Connected to {} ({}), permission granted by {}{role} on {when}.",
+        c.tenant_name, c.tenant_id, c.granted_by
+    )
+}
+
 /// What came back from Microsoft's consent screen (`?consent=…&code=…`), in plain words.
 fn consent_message(outcome: &str, code: Option<&str>) -> (bool, String) {
     // Only codes that look like codes are shown: the URL can be typed by anyone.
@@ -301,6 +320,7 @@ fn consent_message(outcome: &str, code: Option<&str>) -> (bool, String) {
         "granted" => (true, "Permission granted: Roster can now read this organization's users and groups.".to_owned()),
         "cancelled" => (false, format!("Permission was not granted: the consent screen was cancelled at Microsoft. Nothing changed; grant permission again when you are ready.{code}")),
         "denied" => (false, format!("Microsoft refused: the account used there can't grant permission for the whole organization. Sign in at Microsoft as a Global Administrator and grant permission again.{code}")),
+        "unproven" => (false, format!("Roster could not confirm that permission was granted in that Microsoft 365 organization: the Microsoft sign-in that proves it did not succeed, so nothing was stored. Grant permission again and sign in at Microsoft with the administrator account that grants it.{code}")),
         "unconfirmed" => (false, format!("Microsoft reported permission as granted, but Roster could not confirm it by signing in to the organization, so nothing was stored. New permissions can take a minute to apply: try again shortly.{code}")),
         _ => (false, format!("Microsoft could not grant permission. Nothing was stored; try again, and if it keeps failing contact your Roster operator.{code}")),
     }

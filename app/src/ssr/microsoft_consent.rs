@@ -1,10 +1,19 @@
 //! Admin consent for Microsoft 365, server side: the `state` Roster sends with the consent
-//! request, and Microsoft's redirect back to `/oauth/microsoft/callback`.
+//! request, and Microsoft's redirects back to `/oauth/microsoft/callback`.
 //!
-//! The `state` is `<organization id>.<32 random bytes, hex>`; only its SHA-256 is stored, with
-//! the session and domain it was made for. It is good once, for 10 minutes, in that session.
-//! The `tenant` Microsoft sends back proves nothing by itself: Roster gets a token for it and
-//! reads `/v1.0/organization` before it stores the connection.
+//! Two steps share the one registered redirect URI, each with a `state` of its own:
+//! 1. **Consent**: Microsoft answers `admin_consent=True&tenant=T` (or `error=…`). That answer
+//!    passes through the browser, so anyone can type it: T is only *claimed*. Roster records T on
+//!    a new request row (the sign-in step) and sends the admin to sign in at T.
+//! 2. **Sign-in** (OpenID Connect, code flow with PKCE and a nonce): Microsoft answers `code=…`
+//!    (or `error=…`). Roster redeems the code itself and accepts the ID token only if it is valid
+//!    and of tenant T (`roster_core::microsoft::MicrosoftClient::prove_sign_in`). Then it reads
+//!    `/v1.0/organization` with an app token and stores the connection with who granted it.
+//!
+//! Nothing is stored in `microsoft_connections` before the proof. A `state` is
+//! `<organization id>.<32 random bytes, hex>`; only its SHA-256 is stored, with the session and
+//! domain it was made for; it is good once, in that session, within the 10 minutes of the
+//! request, and only for the answer of its own step.
 
 use super::auth::{require_admin, session_hash, SignedIn};
 use super::{AppState, MicrosoftSetup, OrInternal, Request};
@@ -14,7 +23,7 @@ use axum::extract::Query;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use rand::RngCore;
-use roster_core::microsoft::TenantId;
+use roster_core::microsoft::{SignInError, TenantId};
 use roster_core::{DomainName, DomainRules, ExcludePatterns};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -31,7 +40,8 @@ pub async fn load_connection(
     domain_id: Uuid,
 ) -> Result<Option<MicrosoftConnection>, AppError> {
     let row = sqlx::query!(
-        r#"select tenant_id, tenant_name, tenant_domains, domain_verified, granted_by_email, granted_at
+        r#"select tenant_id, tenant_name, tenant_domains, domain_verified, granted_by_email, granted_at,
+                  granted_by_username, granted_by_global_admin
            from microsoft_connections where organization_id = $1 and domain_id = $2"#,
         organization_id,
         domain_id
@@ -44,7 +54,9 @@ pub async fn load_connection(
         tenant_name: r.tenant_name,
         tenant_domains: r.tenant_domains,
         domain_verified: r.domain_verified,
-        granted_by: r.granted_by_email,
+        granter_proven: r.granted_by_username.is_some(),
+        granted_by: r.granted_by_username.unwrap_or(r.granted_by_email),
+        granted_by_global_admin: r.granted_by_global_admin,
         granted_at: r.granted_at,
     }))
 }
@@ -78,9 +90,7 @@ pub async fn start_consent(
     domain_id: Uuid,
 ) -> Result<String, AppError> {
     let session = session_hash(req).ok_or(AppError::Unauthorized)?;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let state = format!("{}.{}", admin.organization_id.simple(), hex::encode(bytes));
+    let state = new_state(admin.organization_id);
     let pool = &req.state.pool;
     sqlx::query!(
         r#"insert into microsoft_consent_requests
@@ -118,6 +128,13 @@ pub async fn start_consent(
     Ok(url.into())
 }
 
+/// `<organization id>.<32 random bytes, hex>`.
+fn new_state(organization_id: Uuid) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{}.{}", organization_id.simple(), hex::encode(bytes))
+}
+
 fn state_hash(state: &str) -> Vec<u8> {
     Sha256::digest(state.as_bytes()).to_vec()
 }
@@ -126,6 +143,8 @@ fn state_hash(state: &str) -> Vec<u8> {
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackQuery {
     state: Option<String>,
+    /// The sign-in step's answer: an authorization code.
+    code: Option<String>,
     tenant: Option<String>,
     admin_consent: Option<String>,
     error: Option<String>,
@@ -141,6 +160,8 @@ pub enum StateProblem {
     Expired,
     Replayed,
     OtherSession,
+    /// A consent answer with the sign-in step's state, or the other way round.
+    WrongStep,
 }
 
 impl StateProblem {
@@ -151,6 +172,7 @@ impl StateProblem {
             StateProblem::Expired => "The permission request was more than 10 minutes old when Microsoft answered, so Roster ignored the answer.",
             StateProblem::Replayed => "This answer from Microsoft was already used once, so Roster ignored it.",
             StateProblem::OtherSession => "The permission request was started in another sign-in session, so Roster ignored the answer. Sign in and grant permission again from the same browser.",
+            StateProblem::WrongStep => "Microsoft's answer does not fit the step Roster was waiting for, so Roster ignored it.",
         }
     }
 }
@@ -184,6 +206,21 @@ impl From<AppError> for Failure {
     }
 }
 
+/// A request row claimed by a callback.
+struct Claimed {
+    domain_id: Uuid,
+    session_hash: Vec<u8>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    /// Set on the sign-in step: the tenant the consent answer named, and the step's secrets.
+    sign_in: Option<SignInStep>,
+}
+
+struct SignInStep {
+    tenant: String,
+    nonce: String,
+    pkce_verifier: String,
+}
+
 async fn handle(req: &Request, query: CallbackQuery) -> Result<String, Failure> {
     let pool = &req.state.pool;
     let raw_state = query
@@ -197,27 +234,44 @@ async fn handle(req: &Request, query: CallbackQuery) -> Result<String, Failure> 
         .ok_or(Failure::State(StateProblem::Unknown))?;
     let hash = state_hash(raw_state);
     let session = session_hash(req);
-    // Used at most once, even by two answers arriving together: the update is the check.
+    // Which step this answer belongs to: a code answers the sign-in, a tenant the consent; an
+    // error can answer either.
+    let consent_step: Option<bool> = if query.code.is_some() {
+        Some(false)
+    } else if query.error.is_some() {
+        None
+    } else {
+        Some(true)
+    };
+    // Used at most once, even by two answers arriving together: the update is the check. The
+    // sign-in step's secrets are cleared as it is used (`old` is the row before the update).
     let claimed = sqlx::query!(
-        r#"update microsoft_consent_requests r set used_at = now()
-           from sessions s
+        r#"update microsoft_consent_requests r set used_at = now(), nonce = null, pkce_verifier = null
+           from sessions s, microsoft_consent_requests old
            where r.organization_id = $1 and r.state_hash = $2 and r.used_at is null
              and r.expires_at > now() and r.session_hash = $3
              and s.token_hash = r.session_hash and s.expires_at > now()
-           returning r.domain_id, r.admin_id"#,
+             and ($4::bool is null or (r.claimed_tenant_id is null) = $4)
+             and old.organization_id = r.organization_id and old.state_hash = r.state_hash
+           returning r.domain_id, r.session_hash, r.expires_at, r.claimed_tenant_id,
+                     old.nonce as "nonce?", old.pkce_verifier as "pkce_verifier?""#,
         organization_id,
         hash,
-        session.clone().unwrap_or_default()
+        session.clone().unwrap_or_default(),
+        consent_step
     )
     .fetch_optional(pool)
     .await
     .or_internal("claiming a consent request")?;
-    let Some(claimed) = claimed else {
+    let Some(row) = claimed else {
         let row = sqlx::query!(
-            r#"select used_at is not null as "used!", expires_at <= now() as "expired!"
+            r#"select used_at is not null as "used!", expires_at <= now() as "expired!",
+                      (session_hash = $3 and exists (select 1 from sessions
+                           where token_hash = $3 and expires_at > now())) as "same_session!"
                from microsoft_consent_requests where organization_id = $1 and state_hash = $2"#,
             organization_id,
-            hash
+            hash,
+            session.clone().unwrap_or_default()
         )
         .fetch_optional(pool)
         .await
@@ -226,35 +280,61 @@ async fn handle(req: &Request, query: CallbackQuery) -> Result<String, Failure> 
             None => StateProblem::Unknown,
             Some(r) if r.used => StateProblem::Replayed,
             Some(r) if r.expired => StateProblem::Expired,
+            Some(r) if r.same_session => StateProblem::WrongStep,
             Some(_) => StateProblem::OtherSession,
         }));
+    };
+    let sign_in = match (row.claimed_tenant_id, row.nonce, row.pkce_verifier) {
+        (Some(tenant), Some(nonce), Some(pkce_verifier)) => Some(SignInStep {
+            tenant,
+            nonce,
+            pkce_verifier,
+        }),
+        (Some(_), ..) => {
+            return Err(Failure::App(super::internal(anyhow::anyhow!(
+                "a sign-in step without its nonce or PKCE verifier"
+            ))))
+        }
+        (None, ..) => None,
+    };
+    let claimed = Claimed {
+        domain_id: row.domain_id,
+        session_hash: row.session_hash,
+        expires_at: row.expires_at,
+        sign_in,
     };
     let admin = require_admin(req).await?;
     let span =
         tracing::info_span!("admin_consent", domain_id = %claimed.domain_id, %organization_id);
-    complete(req, query, organization_id, claimed.domain_id, admin)
+    complete(req, query, organization_id, claimed, admin)
         .instrument(span)
         .await
 }
 
-/// The state was good: read Microsoft's answer, confirm the tenant, store the connection.
+/// Where the admin lands after the callback, with the outcome.
+fn back_to(domain_id: Uuid, outcome: &str, code: Option<&str>) -> String {
+    let page = format!("/domains/{domain_id}/sync/office365");
+    match code {
+        Some(code) => format!("{page}?consent={outcome}&code={code}"),
+        None => format!("{page}?consent={outcome}"),
+    }
+}
+
+/// The state was good: read Microsoft's answer for its step.
 async fn complete(
     req: &Request,
     query: CallbackQuery,
     organization_id: Uuid,
-    domain_id: Uuid,
+    claimed: Claimed,
     admin: SignedIn,
 ) -> Result<String, Failure> {
-    let pool = &req.state.pool;
-    let page = format!("/domains/{domain_id}/sync/office365");
-    let back = |outcome: &str, code: Option<&str>| match code {
-        Some(code) => format!("{page}?consent={outcome}&code={code}"),
-        None => format!("{page}?consent={outcome}"),
-    };
+    let domain_id = claimed.domain_id;
+    let back = |outcome: &str, code: Option<&str>| back_to(domain_id, outcome, code);
     if let Some(error) = query.error.as_deref() {
         let code = aadsts_code(query.error_description.as_deref().unwrap_or(""))
             .or_else(|| safe_code(error));
         let outcome = match (error, query.error_subcode.as_deref(), code.as_deref()) {
+            _ if claimed.sign_in.is_some() => "unproven",
             ("access_denied", Some("cancel"), _) | (_, _, Some("AADSTS65004")) => "cancelled",
             ("access_denied", ..) => "denied",
             _ => "failed",
@@ -263,10 +343,41 @@ async fn complete(
             error,
             code = code.as_deref(),
             description = query.error_description.as_deref(),
+            sign_in_step = claimed.sign_in.is_some(),
             "admin consent not given"
         );
         return Ok(back(outcome, code.as_deref()));
     }
+    let Some(microsoft) = req.state.microsoft.as_ref() else {
+        return Err(Failure::App(AppError::MicrosoftNotConfigured));
+    };
+    match &claimed.sign_in {
+        None => consent_answered(req, microsoft, &query, organization_id, &claimed, &admin).await,
+        Some(step) => {
+            signed_in(
+                req,
+                microsoft,
+                &query,
+                organization_id,
+                &claimed,
+                step,
+                &admin,
+            )
+            .await
+        }
+    }
+}
+
+/// Step 1 answered: the tenant Microsoft named is only claimed. Records the sign-in step (a new
+/// single-use state, the nonce and PKCE verifier) and sends the admin to sign in at that tenant.
+async fn consent_answered(
+    req: &Request,
+    microsoft: &MicrosoftSetup,
+    query: &CallbackQuery,
+    organization_id: Uuid,
+    claimed: &Claimed,
+    admin: &SignedIn,
+) -> Result<String, Failure> {
     let tenant = query
         .tenant
         .as_deref()
@@ -278,10 +389,73 @@ async fn complete(
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let (Some(tenant), true) = (tenant, consented) else {
         tracing::warn!(?query.tenant, ?query.admin_consent, "admin consent answer without a tenant");
-        return Ok(back("failed", None));
+        return Ok(back_to(claimed.domain_id, "failed", None));
     };
-    let Some(microsoft) = req.state.microsoft.as_ref() else {
-        return Err(Failure::App(AppError::MicrosoftNotConfigured));
+    let state = new_state(organization_id);
+    let start = microsoft
+        .client
+        .sign_in_start(&tenant, &microsoft.redirect_uri(), &state)
+        .map_err(|e| Failure::App(super::directory_error(&e, "building the sign-in request")))?;
+    sqlx::query!(
+        r#"insert into microsoft_consent_requests
+               (organization_id, state_hash, domain_id, admin_id, session_hash, expires_at,
+                claimed_tenant_id, nonce, pkce_verifier)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
+        organization_id,
+        state_hash(&state),
+        claimed.domain_id,
+        admin.admin_id,
+        claimed.session_hash,
+        claimed.expires_at,
+        tenant.as_str(),
+        start.nonce,
+        start.pkce_verifier
+    )
+    .execute(&req.state.pool)
+    .await
+    .or_internal("recording the sign-in step of a consent request")?;
+    tracing::info!(claimed_tenant = %tenant, admin = %admin.email, "admin consent answered; asking for a sign-in to prove the tenant");
+    Ok(start.url)
+}
+
+/// Step 2 answered: proves the tenant with the ID token, confirms it with an app token, and
+/// stores the connection with who granted it.
+async fn signed_in(
+    req: &Request,
+    microsoft: &MicrosoftSetup,
+    query: &CallbackQuery,
+    organization_id: Uuid,
+    claimed: &Claimed,
+    step: &SignInStep,
+    admin: &SignedIn,
+) -> Result<String, Failure> {
+    let pool = &req.state.pool;
+    let domain_id = claimed.domain_id;
+    let back = |outcome: &str, code: Option<&str>| back_to(domain_id, outcome, code);
+    let tenant = TenantId::parse(&step.tenant).or_internal("reading a claimed tenant")?;
+    let Some(code) = query.code.as_deref().filter(|c| !c.is_empty()) else {
+        return Ok(back("unproven", None));
+    };
+    let granter = match microsoft
+        .client
+        .prove_sign_in(
+            &tenant,
+            &microsoft.redirect_uri(),
+            code,
+            &step.pkce_verifier,
+            &step.nonce,
+        )
+        .await
+    {
+        Ok(granter) => granter,
+        Err(e) => {
+            tracing::warn!(claimed_tenant = %tenant, error = %e, admin = %admin.email, "admin consent not proven: nothing stored");
+            let code = match &e {
+                SignInError::Redeem(d) => d.microsoft_code().and_then(safe_code),
+                _ => None,
+            };
+            return Ok(back("unproven", code.as_deref()));
+        }
     };
     let directory = microsoft
         .client
@@ -315,24 +489,42 @@ async fn complete(
         .unwrap_or(false);
     sqlx::query!(
         r#"insert into microsoft_connections
-               (organization_id, domain_id, tenant_id, tenant_name, tenant_domains, domain_verified, granted_by_email, granted_at)
-           values ($1, $2, $3, $4, $5, $6, $7, now())
+               (organization_id, domain_id, tenant_id, tenant_name, tenant_domains, domain_verified,
+                granted_by_email, granted_at, granted_by_oid, granted_by_username, granted_by_name,
+                granted_by_global_admin)
+           values ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
            on conflict (organization_id, domain_id) do update set
                tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
                tenant_domains = excluded.tenant_domains, domain_verified = excluded.domain_verified,
-               granted_by_email = excluded.granted_by_email, granted_at = excluded.granted_at"#,
+               granted_by_email = excluded.granted_by_email, granted_at = excluded.granted_at,
+               granted_by_oid = excluded.granted_by_oid,
+               granted_by_username = excluded.granted_by_username,
+               granted_by_name = excluded.granted_by_name,
+               granted_by_global_admin = excluded.granted_by_global_admin"#,
         organization_id,
         domain_id,
         org.tenant_id.as_str(),
         org.display_name,
         &org.verified_domains,
         verified,
-        admin.email
+        admin.email,
+        granter.oid,
+        granter.username,
+        granter.name,
+        granter.global_admin
     )
     .execute(pool)
     .await
     .or_internal("storing the Microsoft 365 connection")?;
-    tracing::info!(tenant_id = %org.tenant_id, verified, admin = %admin.email, "domain connected to Microsoft 365");
+    tracing::info!(
+        tenant_id = %org.tenant_id,
+        verified,
+        admin = %admin.email,
+        granted_by = %granter.username,
+        granted_by_oid = %granter.oid,
+        global_admin = granter.global_admin,
+        "domain connected to Microsoft 365"
+    );
     Ok(back("granted", None))
 }
 

@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     pub config: MicrosoftConfig,
     pub http: reqwest::Client,
     pub tokens: TokenCache,
+    /// ID-token signing keys per tenant (admin consent's sign-in proof).
+    pub keys: super::sign_in::KeyCache,
     /// Login base URL without trailing slash.
     pub login_base: String,
     pub login_host: String,
@@ -84,6 +86,7 @@ impl Inner {
             config,
             http,
             tokens: TokenCache::default(),
+            keys: Default::default(),
             login_base,
             graph_base,
             graph_origin,

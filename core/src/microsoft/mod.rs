@@ -16,9 +16,11 @@ mod model;
 mod pager;
 #[cfg(test)]
 mod samples;
+mod sign_in;
 mod token;
 
 pub use pager::MicrosoftPager;
+pub use sign_in::{Granter, IdTokenProblem, SignInError, SignInStart, GLOBAL_ADMINISTRATOR_ROLE};
 
 use std::fmt;
 use std::sync::Arc;

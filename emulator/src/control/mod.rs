@@ -79,6 +79,12 @@ pub fn routes() -> Router<Arc<EmulatorState>> {
                 .put(service::set_faults)
                 .delete(service::clear_faults),
         )
+        .route(
+            "/_emulator/faults/id-token",
+            get(service::get_id_token_fault)
+                .put(service::set_id_token_fault)
+                .delete(service::clear_id_token_fault),
+        )
         .route("/_emulator/tokens/expire", post(service::expire_tokens))
         .route(
             "/_emulator/counters",

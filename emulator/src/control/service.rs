@@ -3,6 +3,7 @@
 use super::{no_tenant, ControlError};
 use crate::counters::Counters;
 use crate::faults::FaultConfig;
+use crate::identity::id_token::IdTokenFault;
 use crate::state::{EmulatorState, TenantSummary};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -70,6 +71,32 @@ pub async fn set_faults(
 
 pub async fn clear_faults(State(state): Shared) -> StatusCode {
     state.set_faults(FaultConfig::default());
+    StatusCode::NO_CONTENT
+}
+
+/// Body of `PUT /_emulator/faults/id-token`: `{"fault": "otherTenant" | "wrongNonce" |
+/// "expired" | "badSignature"}`. The next ID token only; `DELETE` clears it.
+#[derive(Deserialize, serde::Serialize)]
+pub struct IdTokenFaultBody {
+    fault: Option<IdTokenFault>,
+}
+
+pub async fn get_id_token_fault(State(state): Shared) -> Json<IdTokenFaultBody> {
+    Json(IdTokenFaultBody {
+        fault: state.sign_ins().fault(),
+    })
+}
+
+pub async fn set_id_token_fault(
+    State(state): Shared,
+    Json(body): Json<IdTokenFaultBody>,
+) -> Json<IdTokenFaultBody> {
+    state.set_id_token_fault(body.fault);
+    Json(body)
+}
+
+pub async fn clear_id_token_fault(State(state): Shared) -> StatusCode {
+    state.set_id_token_fault(None);
     StatusCode::NO_CONTENT
 }
 

@@ -6,6 +6,8 @@
 //! decisions (cancel, not an admin) are redirected to the app with `error=…`.
 
 use super::errors::{description, error_page, timestamp};
+use super::id_token::Account;
+use super::sign_in::{account_of, set_session_cookie};
 use crate::html::escape;
 use crate::state::EmulatorState;
 use crate::tenant::Tenant;
@@ -25,6 +27,22 @@ pub struct ConsentRequest {
     state: Option<String>,
 }
 
+impl ConsentRequest {
+    pub(super) fn new(
+        client_id: Option<String>,
+        scope: Option<String>,
+        redirect_uri: Option<String>,
+        state: Option<String>,
+    ) -> Self {
+        ConsentRequest {
+            client_id,
+            scope,
+            redirect_uri,
+            state,
+        }
+    }
+}
+
 /// What the consent page posts back.
 #[derive(Debug, Deserialize)]
 pub struct ConsentDecision {
@@ -41,12 +59,12 @@ pub struct ConsentDecision {
 }
 
 /// A request that passed the checks that decide between an error page and a redirect.
-struct Checked {
-    redirect_uri: String,
+pub(super) struct Checked {
+    pub(super) redirect_uri: String,
     scope: String,
     state: Option<String>,
     /// The tenants whose accounts may sign in: one, or all for `organizations`.
-    tenants: Vec<String>,
+    pub(super) tenants: Vec<String>,
 }
 
 pub async fn consent_page(
@@ -139,6 +157,8 @@ pub async fn consent_decision(
     accept(&state, tid, &checked)
 }
 
+/// Grants consent and, as at Microsoft, leaves the admin signed in to the identity platform
+/// (the session cookie), so a sign-in request that follows needs no second screen.
 fn accept(state: &EmulatorState, tenant_id: &str, checked: &Checked) -> Response {
     if let Err(e) = state.grant_consent(tenant_id, None) {
         return error_page(StatusCode::BAD_REQUEST, 90002, &e.to_string());
@@ -149,10 +169,33 @@ fn accept(state: &EmulatorState, tenant_id: &str, checked: &Checked) -> Response
         ("scope", checked.scope.clone()),
     ];
     push_state(&mut params, checked.state.as_deref());
-    redirect(&checked.redirect_uri, &params)
+    let mut response = redirect(&checked.redirect_uri, &params);
+    if let Some(admin) = consenting_admin(state, tenant_id) {
+        let session = state.sign_ins().start_session(admin);
+        set_session_cookie(&mut response, &session);
+    }
+    response
 }
 
-fn check(
+/// The account that accepts on the consent page: the tenant's first admin (as offered there),
+/// or the stand-in `admin@<initial domain>` of a tenant without one.
+fn consenting_admin(state: &EmulatorState, tenant_id: &str) -> Option<Account> {
+    let dir = state.directory();
+    let t = dir.tenants.get(tenant_id)?;
+    let account = match t.admins().next() {
+        Some(u) => account_of(t, u),
+        None => Account {
+            tenant_id: t.id.clone(),
+            oid: uuid::Uuid::new_v4().to_string(),
+            username: format!("admin@{}", t.initial_domain()),
+            name: "Administrator".into(),
+            global_admin: true,
+        },
+    };
+    Some(account)
+}
+
+pub(super) fn check(
     state: &EmulatorState,
     tenant_key: &str,
     req: &ConsentRequest,
@@ -270,7 +313,7 @@ fn push_state(params: &mut Vec<(&'static str, String)>, state: Option<&str>) {
 }
 
 /// 302 to `redirect_uri` with the parameters form-encoded into its query.
-fn redirect(redirect_uri: &str, params: &[(&str, String)]) -> Response {
+pub(super) fn redirect(redirect_uri: &str, params: &[(&str, String)]) -> Response {
     let query = serde_urlencoded::to_string(params).unwrap_or_default();
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let location = format!("{redirect_uri}{sep}{query}");

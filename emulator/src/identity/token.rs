@@ -4,8 +4,14 @@
 //!
 //! Client credentials are accepted in the form body or as HTTP Basic (`client_secret_basic`,
 //! what the `oauth2` crate sends by default).
+//!
+//! The authorization-code grant (OpenID Connect sign-in) redeems a code from `/authorize` once:
+//! same client, tenant and redirect URI, the PKCE verifier of its challenge; the answer holds an
+//! RS256 ID token (`id_token.rs`).
 
 use super::errors::{no_store, AadError};
+use super::id_token::{id_token, pkce_matches, CodeProblem};
+use super::sign_in::base_url;
 use crate::state::EmulatorState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -62,6 +68,9 @@ fn issue(
         return Err(tenant_not_found(tenant_key));
     }
     let grant_type = field("grant_type").ok_or_else(|| missing("grant_type"))?;
+    if grant_type == "authorization_code" && !special {
+        return redeem_code(state, tenant_key, headers, &form);
+    }
     if grant_type != "client_credentials" {
         return Err(AadError::new(
             StatusCode::BAD_REQUEST,
@@ -143,6 +152,153 @@ fn issue(
         expires_in: ttl.as_secs(),
         ext_expires_in: ttl.as_secs(),
         access_token,
+    })
+    .into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}
+
+/// The client id and secret of a request, checked against the app registration.
+fn client<'a>(
+    state: &EmulatorState,
+    basic: &'a Option<(String, String)>,
+    form: &'a HashMap<String, String>,
+) -> Result<&'a str, AadError> {
+    let field = |name: &str| form.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let client_id = basic
+        .as_ref()
+        .map(|(id, _)| id.as_str())
+        .or_else(|| field("client_id"))
+        .ok_or_else(|| missing("client_id"))?;
+    if client_id != state.settings.client_id {
+        return Err(AadError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            format!("Application with identifier '{client_id}' was not found in the directory."),
+        ));
+    }
+    let secret = basic
+        .as_ref()
+        .map(|(_, s)| s.as_str())
+        .or_else(|| {
+            form.get("client_secret")
+                .map(String::as_str)
+                .filter(|s| !s.is_empty())
+        })
+        .ok_or_else(|| {
+            AadError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            )
+        })?;
+    if secret != state.settings.client_secret.expose_secret() {
+        return Err(AadError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret is provided.",
+        ));
+    }
+    Ok(client_id)
+}
+
+fn invalid_grant(code: u32, message: &str) -> AadError {
+    AadError::new(StatusCode::BAD_REQUEST, "invalid_grant", code, message)
+}
+
+#[derive(Serialize)]
+struct CodeTokenResponse {
+    token_type: &'static str,
+    scope: String,
+    expires_in: u64,
+    ext_expires_in: u64,
+    access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+/// `grant_type=authorization_code`: a code from `/authorize` for an ID token.
+fn redeem_code(
+    state: &EmulatorState,
+    tenant_key: &str,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Response, AadError> {
+    let field = |name: &str| form.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let basic = basic_credentials(headers);
+    let client_id = client(state, &basic, form)?;
+    let code = field("code").ok_or_else(|| missing("code"))?;
+    let redirect_uri = field("redirect_uri").ok_or_else(|| missing("redirect_uri"))?;
+    let tenant_id = state
+        .directory()
+        .resolve(tenant_key)
+        .map(|t| t.id.clone())
+        .ok_or_else(|| tenant_not_found(tenant_key))?;
+    let pending = state.sign_ins().redeem(code).map_err(|problem| match problem {
+        CodeProblem::Unknown => invalid_grant(9002313, "Invalid request. Request is malformed or invalid."),
+        CodeProblem::Expired => invalid_grant(70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."),
+        CodeProblem::AlreadyRedeemed => invalid_grant(54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."),
+    })?;
+    if pending.client_id != client_id {
+        return Err(invalid_grant(
+            70000,
+            "The provided authorization code was issued to another client.",
+        ));
+    }
+    if pending.account.tenant_id != tenant_id {
+        return Err(invalid_grant(
+            700005,
+            "Provided Authorization Code is intended to use against other tenant, thus rejected.",
+        ));
+    }
+    if pending.redirect_uri != redirect_uri {
+        return Err(invalid_grant(
+            50011,
+            "The redirect URI does not match the redirect URI used to obtain the authorization code.",
+        ));
+    }
+    if let Some(challenge) = &pending.code_challenge {
+        let verifier = field("code_verifier").unwrap_or("");
+        if !pkce_matches(&pending.code_challenge_method, challenge, verifier) {
+            return Err(invalid_grant(
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            ));
+        }
+    }
+    let wants_id_token = pending.scope.split_whitespace().any(|s| s == "openid");
+    let id_token = if wants_id_token {
+        let fault = state.sign_ins().take_fault();
+        let other_tenant = state
+            .directory()
+            .ids()
+            .iter()
+            .find(|id| **id != tenant_id)
+            .cloned()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let token = id_token(&base_url(headers), &pending, fault, &other_tenant).map_err(|e| {
+            AadError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                90100,
+                format!("The ID token could not be signed ({e})."),
+            )
+        })?;
+        Some(token)
+    } else {
+        None
+    };
+    let signature: [u8; 32] = rand::random();
+    let mut response = Json(CodeTokenResponse {
+        token_type: "Bearer",
+        scope: pending.scope.clone(),
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: STANDARD.encode(signature),
+        id_token,
     })
     .into_response();
     no_store(response.headers_mut());

@@ -1,5 +1,6 @@
 //! The Microsoft 365 connection against the emulator: admin consent (the `state` checks, the
-//! answers Microsoft can give, confirming the tenant), Disconnect and Test Connection.
+//! answers Microsoft can give, the sign-in that proves the tenant, confirming the tenant),
+//! Disconnect and Test Connection.
 
 #![allow(clippy::unwrap_used)]
 
@@ -16,6 +17,9 @@ use url::Url;
 use uuid::Uuid;
 
 const CONTOSO: &str = "6f2c1a3e-9a7b-4c1d-8e2f-0a1b2c3d4e5f";
+/// Contoso's Global Administrator in the fixture.
+const CONTOSO_ADMIN_ID: &str = "00000000-0000-0000-0000-000000000001";
+const CONTOSO_ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
 async fn emulator(consented: bool) -> RunningEmulator {
     let mut tenant: TenantFile = serde_json::from_str(include_str!(
@@ -85,6 +89,37 @@ async fn location(res: reqwest::Response) -> String {
     res.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
+/// Roster's answer to a URL Microsoft redirected the browser to.
+async fn follow(admin: &Admin, url: &Url) -> reqwest::Response {
+    admin
+        .get(&format!("{}?{}", url.path(), url.query().unwrap_or("")))
+        .await
+}
+
+/// The consent answer for Contoso: Roster sends the admin on to sign in there.
+async fn consent_answer(admin: &Admin, state: &str) -> Url {
+    Url::parse(&location(callback(admin, &accepted(state)).await).await).unwrap()
+}
+
+/// Microsoft's sign-in page answered as Contoso's Global Administrator (the form the page posts):
+/// the browser is sent back to Roster with a code.
+async fn sign_in(emu: &RunningEmulator, authorize: &Url) -> Url {
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.push(("tenant".into(), CONTOSO.into()));
+    form.push(("account".into(), format!("{CONTOSO}:{CONTOSO_ADMIN_ID}")));
+    form.push(("decision".into(), "sign-in".into()));
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/_emulator/sign-in", emu.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    Url::parse(&location(res).await).unwrap()
+}
+
 async fn refused(res: reqwest::Response, says: &str) {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body = res.text().await.unwrap();
@@ -124,9 +159,11 @@ async fn consent_through_the_emulator_connects_the_domain(pool: PgPool) {
     let state = param(&consent, "state");
     assert!(state.starts_with(&a.organization_id.simple().to_string()));
 
-    // The emulator's consent screen, accepted as the tenant's Global Administrator.
+    // The emulator's consent screen, accepted as the tenant's Global Administrator, in a
+    // browser that keeps the identity platform's session cookie.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
         .build()
         .unwrap();
     let page = http.get(consent.clone()).send().await.unwrap();
@@ -150,11 +187,34 @@ async fn consent_through_the_emulator_connects_the_domain(pool: PgPool) {
     assert!(back.as_str().starts_with(&param(&consent, "redirect_uri")));
     assert_eq!(param(&back, "tenant"), CONTOSO);
 
-    let done = location(
-        a.get(&format!("{}?{}", back.path(), back.query().unwrap()))
-            .await,
-    )
-    .await;
+    // The consent answer only claims Contoso: Roster asks the admin to sign in there (OpenID
+    // Connect, code flow, PKCE, a nonce, a new state), and stores nothing yet.
+    let authorize = Url::parse(&location(follow(&a, &back).await).await).unwrap();
+    assert_eq!(
+        authorize.as_str().split('?').next().unwrap(),
+        format!("{}/{CONTOSO}/oauth2/v2.0/authorize", emu.base_url())
+    );
+    assert_eq!(param(&authorize, "response_type"), "code");
+    assert_eq!(param(&authorize, "scope"), "openid profile");
+    assert_eq!(param(&authorize, "client_id"), MS_CLIENT_ID);
+    assert_eq!(param(&authorize, "code_challenge_method"), "S256");
+    assert!(!param(&authorize, "nonce").is_empty());
+    assert_eq!(
+        param(&authorize, "redirect_uri"),
+        param(&consent, "redirect_uri")
+    );
+    let sign_in_state = param(&authorize, "state");
+    assert_ne!(sign_in_state, state);
+    assert!(sign_in_state.starts_with(&a.organization_id.simple().to_string()));
+    assert_eq!(connections(&app).await, 0);
+
+    // The session the consent left answers at once: no second screen.
+    let signed_in = http.get(authorize.clone()).send().await.unwrap();
+    let back = Url::parse(&location(signed_in).await).unwrap();
+    assert_eq!(param(&back, "state"), sign_in_state);
+    assert!(!param(&back, "code").is_empty());
+
+    let done = location(follow(&a, &back).await).await;
     assert_eq!(
         done,
         format!("/domains/{domain}/sync/office365?consent=granted")
@@ -167,7 +227,18 @@ async fn consent_through_the_emulator_connects_the_domain(pool: PgPool) {
         (c.tenant_id.as_str(), c.tenant_name.as_str()),
         (CONTOSO, "Contoso")
     );
-    assert_eq!(c.granted_by, a.email);
+    // Who granted it is the account that signed in at Microsoft, not the Roster admin.
+    assert_eq!(c.granted_by, CONTOSO_ADMIN);
+    assert!(c.granter_proven && c.granted_by_global_admin);
+    let stored = sqlx::query!(
+        "select granted_by_oid, granted_by_email, granted_by_name from microsoft_connections"
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.granted_by_oid.as_deref(), Some(CONTOSO_ADMIN_ID));
+    assert_eq!(stored.granted_by_email, a.email);
+    assert_eq!(stored.granted_by_name.as_deref(), Some("MOD Administrator"));
     assert!(c.domain_verified);
     assert_eq!(c.tenant_domains[0], "contoso.com");
     assert!((chrono::Utc::now() - c.granted_at).num_seconds() < 60);
@@ -233,12 +304,113 @@ async fn a_bad_state_gets_an_error_page_and_stores_nothing(pool: PgPool) {
     .await;
     assert_eq!(connections(&app).await, 0);
 
-    // A good one works once; the same answer again is a replay.
+    // A good one works once; the same answer again is a replay. So is the sign-in's.
     let fresh = param(&grant(&a, &domain).await, "state");
-    let done = location(callback(&a, &accepted(&fresh)).await).await;
+    let authorize = consent_answer(&a, &fresh).await;
+    refused(callback(&a, &accepted(&fresh)).await, "already used once").await;
+    // The sign-in step's state does not take a consent answer.
+    let sign_in_state = param(&authorize, "state");
+    refused(
+        callback(&a, &accepted(&sign_in_state)).await,
+        "does not fit the step",
+    )
+    .await;
+    let back = sign_in(&emu, &authorize).await;
+    let done = location(follow(&a, &back).await).await;
     assert!(done.ends_with("?consent=granted"), "{done}");
     assert_eq!(connections(&app).await, 1);
-    refused(callback(&a, &accepted(&fresh)).await, "already used once").await;
+    refused(follow(&a, &back).await, "already used once").await;
+    assert_eq!(connections(&app).await, 1);
+}
+
+/// Issue #8: a consent answer typed by hand for another customer's tenant (a tenant id is
+/// public) connects nothing: Roster asks for a sign-in at that tenant, which the attacker
+/// can't give.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_forged_consent_answer_for_another_tenant_connects_nothing(pool: PgPool) {
+    // Contoso consented to Roster for its real owner long ago.
+    let emu = emulator(true).await;
+    let app = spawn_app_with_microsoft(pool, emu.base_url()).await;
+    let attacker = app.admin("Mallory").await;
+    let domain = attacker
+        .create_domain("contoso.net", "office365")
+        .await
+        .to_string();
+    let page = format!("/domains/{domain}/sync/office365");
+    // "Grant permission", skip Microsoft, answer for Contoso.
+    let state = param(&grant(&attacker, &domain).await, "state");
+    let authorize = consent_answer(&attacker, &state).await;
+    assert!(authorize.as_str().starts_with(&format!(
+        "{}/{CONTOSO}/oauth2/v2.0/authorize?",
+        emu.base_url()
+    )));
+    assert_eq!(connections(&app).await, 0);
+    let panel: MicrosoftPanel = attacker
+        .ok("get_microsoft_connection", &[("domain_id", &domain)])
+        .await;
+    assert_eq!(panel.connection, None, "no tenant name or domains shown");
+
+    // Microsoft asks for an account of Contoso (no session): the attacker has none.
+    let screen = reqwest::get(authorize.clone()).await.unwrap();
+    assert_eq!(screen.status(), StatusCode::OK);
+    assert!(screen.text().await.unwrap().contains("Sign in"));
+
+    // A made-up code, or a made-up answer without one, proves nothing and says so.
+    let sign_in_state = param(&authorize, "state");
+    assert_eq!(
+        location(callback(&attacker, &[("code", "forged"), ("state", &sign_in_state)]).await).await,
+        format!("{page}?consent=unproven&code=AADSTS9002313")
+    );
+    assert_eq!(connections(&app).await, 0);
+    let state = param(&grant(&attacker, &domain).await, "state");
+    let authorize = consent_answer(&attacker, &state).await;
+    assert_eq!(
+        location(
+            callback(
+                &attacker,
+                &[
+                    ("error", "interaction_required"),
+                    ("state", &param(&authorize, "state"))
+                ]
+            )
+            .await
+        )
+        .await,
+        format!("{page}?consent=unproven&code=interaction_required")
+    );
+    assert_eq!(connections(&app).await, 0);
+}
+
+/// Each way an ID token can be wrong: refused, nothing stored.
+#[sqlx::test(migrations = "../migrations")]
+async fn id_tokens_of_another_tenant_nonce_expired_or_badly_signed_are_refused(pool: PgPool) {
+    let emu = emulator(true).await;
+    let app = spawn_app_with_microsoft(pool, emu.base_url()).await;
+    let a = app.admin("Alpha").await;
+    let domain = a
+        .create_domain("contoso.com", "office365")
+        .await
+        .to_string();
+    let page = format!("/domains/{domain}/sync/office365");
+    for fault in ["otherTenant", "wrongNonce", "expired", "badSignature"] {
+        let res = reqwest::Client::new()
+            .put(format!("{}/_emulator/faults/id-token", emu.base_url()))
+            .json(&serde_json::json!({ "fault": fault }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        let state = param(&grant(&a, &domain).await, "state");
+        let back = sign_in(&emu, &consent_answer(&a, &state).await).await;
+        assert_eq!(
+            location(follow(&a, &back).await).await,
+            format!("{page}?consent=unproven"),
+            "{fault}"
+        );
+        assert_eq!(connections(&app).await, 0, "{fault}");
+    }
+    // The faults were one-shot: the next sign-in proves the tenant.
+    connect(&a, &emu, &domain).await;
     assert_eq!(connections(&app).await, 1);
 }
 
@@ -299,15 +471,16 @@ async fn cancel_denial_and_errors_are_explained_and_store_nothing(pool: PgPool) 
     .await;
     assert_eq!(location(odd).await, format!("{page}?consent=failed"));
 
-    // "Accepted" for a tenant Roster can't get a token for proves nothing.
+    // "Accepted" for a tenant that does not exist: the sign-in can't even start there.
     let s = param(&grant(&a, &domain).await, "state");
     let unknown_tenant = Uuid::new_v4().to_string();
     let mut q = accepted(&s);
     q[1] = ("tenant", &unknown_tenant);
-    assert_eq!(
-        location(callback(&a, &q).await).await,
-        format!("{page}?consent=unconfirmed&code=AADSTS90002")
-    );
+    let authorize = Url::parse(&location(callback(&a, &q).await).await).unwrap();
+    let screen = reqwest::get(authorize).await.unwrap();
+    assert_eq!(screen.status(), StatusCode::BAD_REQUEST);
+    assert!(screen.text().await.unwrap().contains("AADSTS90002"));
+    // Proven by a sign-in, but Roster can't get an app token: not stored either.
     control(
         &emu,
         reqwest::Method::DELETE,
@@ -315,8 +488,9 @@ async fn cancel_denial_and_errors_are_explained_and_store_nothing(pool: PgPool) 
     )
     .await;
     let s = param(&grant(&a, &domain).await, "state");
+    let back = sign_in(&emu, &consent_answer(&a, &s).await).await;
     assert_eq!(
-        location(callback(&a, &accepted(&s)).await).await,
+        location(follow(&a, &back).await).await,
         format!("{page}?consent=unconfirmed&code=AADSTS700016")
     );
     assert_eq!(connections(&app).await, 0);
@@ -331,10 +505,11 @@ async fn control(emu: &RunningEmulator, method: reqwest::Method, path: &str) {
     assert!(res.status().is_success(), "{path}: {}", res.status());
 }
 
-/// Connects `domain` to Contoso through the callback.
-async fn connect(a: &Admin, domain: &str) {
+/// Connects `domain` to Contoso through the callback: consent, then the sign-in.
+async fn connect(a: &Admin, emu: &RunningEmulator, domain: &str) {
     let s = param(&grant(a, domain).await, "state");
-    let done = location(callback(a, &accepted(&s)).await).await;
+    let back = sign_in(emu, &consent_answer(a, &s).await).await;
+    let done = location(follow(a, &back).await).await;
     assert!(done.ends_with("?consent=granted"), "{done}");
 }
 
@@ -351,8 +526,8 @@ async fn a_domain_the_tenant_has_not_verified_is_flagged(pool: PgPool) {
         .create_domain("contoso.net", "office365")
         .await
         .to_string();
-    connect(&a, &domain).await;
-    connect(&a, &other).await; // several domains may use the same tenant
+    connect(&a, &emu, &domain).await;
+    connect(&a, &emu, &other).await; // several domains may use the same tenant
     let panel: MicrosoftPanel = a
         .ok("get_microsoft_connection", &[("domain_id", &domain)])
         .await;
@@ -387,7 +562,7 @@ async fn test_connection_shows_accounts_stores_nothing_and_explains_revoked_cons
         "{not_yet:?}"
     );
 
-    connect(&a, &domain).await;
+    connect(&a, &emu, &domain).await;
     let result: ConnectionTestResult = a.ok("test_microsoft_connection", &args).await;
     assert!(!result.accounts.is_empty() && result.accounts.len() <= 10);
     assert!(result.users_read > 0 && result.groups_read > 0);
@@ -441,7 +616,7 @@ async fn disconnect_forgets_the_tenant_and_keeps_the_accounts(pool: PgPool) {
         .await
         .to_string();
     let args = [("domain_id", domain.as_str())];
-    connect(&a, &domain).await;
+    connect(&a, &emu, &domain).await;
     let _: serde_json::Value = a
         .ok(
             "add_account",
