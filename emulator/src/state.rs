@@ -6,6 +6,7 @@
 
 use crate::config::EmulatorConfig;
 use crate::counters::Counters;
+use crate::dns::DnsRecords;
 use crate::faults::{FaultConfig, Faults};
 use crate::generate::{generate, GenerateSpec};
 use crate::model::TenantFile;
@@ -131,6 +132,8 @@ pub struct EmulatorState {
     tokens: Mutex<TokenStore>,
     faults: Mutex<Faults>,
     counters: Mutex<Counters>,
+    /// TXT records served by the test DNS server (`dns.rs`).
+    dns: Mutex<DnsRecords>,
 }
 
 impl EmulatorState {
@@ -152,6 +155,7 @@ impl EmulatorState {
             tokens: Mutex::new(TokenStore::default()),
             faults: Mutex::new(Faults::new(config.faults.clone())),
             counters: Mutex::new(Counters::default()),
+            dns: Mutex::new(DnsRecords::default()),
         };
         for file in &config.tenant_files {
             state.load_tenant(file.clone())?;
@@ -184,6 +188,11 @@ impl EmulatorState {
 
     pub fn counters(&self) -> MutexGuard<'_, Counters> {
         self.counters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The TXT records of the test DNS server.
+    pub fn dns(&self) -> MutexGuard<'_, DnsRecords> {
+        self.dns.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Loads a tenant file, replacing a tenant with the same id (its delta tokens die with it).
