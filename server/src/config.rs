@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use roster_core::microsoft::{ClientSecret, MicrosoftConfig};
+use roster_core::ownership::dns::DnsSettings;
 use std::fmt;
 
 #[derive(Clone)]
@@ -19,6 +20,9 @@ pub struct Config {
     pub microsoft: Option<MicrosoftConfig>,
     /// `ROSTER_SYNC_CONCURRENCY`: how many sync runs this instance works on at once (default 2).
     pub sync_concurrency: usize,
+    /// `ROSTER_DNS_SERVER`: where domain-ownership TXT lookups go (default: the system's
+    /// resolvers, from /etc/resolv.conf).
+    pub dns: DnsSettings,
 }
 
 impl Config {
@@ -39,6 +43,7 @@ impl Config {
             db_max_connections,
             microsoft: microsoft_from_env()?,
             sync_concurrency: parse_var("ROSTER_SYNC_CONCURRENCY", 2)?,
+            dns: dns_from_env()?,
         })
     }
 
@@ -80,6 +85,16 @@ fn microsoft_from_env() -> Result<Option<MicrosoftConfig>> {
     Ok(Some(config))
 }
 
+/// `ROSTER_DNS_SERVER` (`ip:port`, or an IP for port 53); unset or empty: the system's.
+fn dns_from_env() -> Result<DnsSettings> {
+    match std::env::var("ROSTER_DNS_SERVER") {
+        Ok(v) if !v.trim().is_empty() => Ok(DnsSettings {
+            server: Some(DnsSettings::parse_server(&v).map_err(anyhow::Error::msg)?),
+        }),
+        _ => Ok(DnsSettings::default()),
+    }
+}
+
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
     match std::env::var(name) {
         Ok(v) => v
@@ -97,6 +112,8 @@ impl fmt::Debug for Config {
             .field("session_hours", &self.session_hours)
             .field("db_max_connections", &self.db_max_connections)
             .field("microsoft", &self.microsoft)
+            .field("sync_concurrency", &self.sync_concurrency)
+            .field("dns", &self.dns)
             .finish()
     }
 }

@@ -8,6 +8,7 @@
 
 mod apply;
 mod fetch;
+pub mod ownership;
 pub mod plan;
 
 use anyhow::{Context, Result};
