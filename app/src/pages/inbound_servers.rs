@@ -5,6 +5,7 @@ use crate::components::confirm::{hide_popover, CancelButton, Dialog};
 use crate::components::forms::{action_error, successes, FieldError, FormError, SubmitButton};
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::pages::domain_layout::{use_domain, DomainActions};
+use crate::pages::domain_ownership::OwnershipPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -50,6 +51,7 @@ pub fn InboundServersPage() -> impl IntoView {
                 <button type="button" class="icon-button" popovertarget="port-dialog" aria-label="Edit delivery port" title="Edit delivery port">"✎"</button>
             </dd>
         </dl>
+        <OwnershipPanel domain_id />
 
         <Dialog id="server-type-dialog" title="Edit server type" shown=type_error.get_untracked().is_some()>
             <ActionForm action=set_type>

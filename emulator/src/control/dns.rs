@@ -41,7 +41,8 @@ pub async fn remove(State(state): Shared, Path(name): Path<String>) -> StatusCod
 
 /// `DELETE /_emulator/tenants/{tenant}/domains/{domain}`: the domain is no longer one of the
 /// tenant's verified domains (`/organization` stops listing it). Unlike Microsoft, objects
-/// keep addresses in it, so a test can see what a sync does then. The default domain stays.
+/// keep addresses in it, so a test can see what a sync does then, and removing the default
+/// domain makes the initial (onmicrosoft) domain default. The initial domain stays.
 pub async fn remove_verified_domain(
     State(state): Shared,
     Path((key, domain)): Path<(String, String)>,
@@ -59,13 +60,19 @@ pub async fn remove_verified_domain(
                     format!("{domain} is not a verified domain of tenant {key}"),
                 )
             })?;
-        if tenant.domains[at].is_default {
+        if tenant.domains[at].is_initial {
             return Err(ControlError(
                 StatusCode::CONFLICT,
-                format!("{domain} is the tenant's default domain; make another domain default first"),
+                format!("{domain} is the tenant's initial (onmicrosoft) domain, which can't be removed"),
             ));
         }
-        tenant.domains.remove(at);
+        let removed = tenant.domains.remove(at);
+        if removed.is_default {
+            // Microsoft asks to pick another default first; the initial domain takes over.
+            for d in tenant.domains.iter_mut() {
+                d.is_default = d.is_initial;
+            }
+        }
         tenant.id.clone()
     };
     state.summary(&id).map(Json).ok_or_else(|| no_tenant(&key))

@@ -8,6 +8,7 @@ mod helpers;
 mod isolation;
 mod microsoft;
 mod no_js_forms;
+mod ownership;
 mod pages;
 mod settings;
 mod sync_engine;
