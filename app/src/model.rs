@@ -468,9 +468,13 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OwnershipProof {
     /// The TXT record was found at this time.
-    Dns { verified_at: DateTime<Utc> },
+    Dns {
+        verified_at: DateTime<Utc>,
+    },
     /// The connected Microsoft 365 tenant lists the domain among its verified domains.
-    Microsoft { tenant_name: String },
+    Microsoft {
+        tenant_name: String,
+    },
     NotVerified,
 }
 

@@ -67,7 +67,11 @@ mod tests {
 
     #[test]
     fn the_right_record_among_others_proves_ownership() {
-        let records = ["v=spf1 -all", " roster-verification=abc123 ", "google-site-verification=x"];
+        let records = [
+            "v=spf1 -all",
+            " roster-verification=abc123 ",
+            "google-site-verification=x",
+        ];
         assert_eq!(check_txt_records("d.example", &records, "abc123"), Ok(()));
     }
 
@@ -75,7 +79,9 @@ mod tests {
     fn a_missing_or_wrong_record_says_which() {
         assert_eq!(
             check_txt_records("d.example", &["v=spf1 -all"], "abc123"),
-            Err(OwnershipError::RecordMissing { domain: "d.example".into() })
+            Err(OwnershipError::RecordMissing {
+                domain: "d.example".into()
+            })
         );
         let none: [&str; 0] = [];
         assert!(matches!(
@@ -84,7 +90,9 @@ mod tests {
         ));
         assert_eq!(
             check_txt_records("d.example", &["roster-verification=other"], "abc123"),
-            Err(OwnershipError::WrongToken { domain: "d.example".into() })
+            Err(OwnershipError::WrongToken {
+                domain: "d.example".into()
+            })
         );
         // A prefix of the token is not the token.
         assert!(check_txt_records("d.example", &["roster-verification=abc12"], "abc123").is_err());

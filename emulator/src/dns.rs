@@ -124,7 +124,9 @@ impl DnsServer {
 
 impl std::fmt::Debug for DnsServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DnsServer").field("addr", &self.addr).finish()
+        f.debug_struct("DnsServer")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 

@@ -16,7 +16,11 @@ pub mod ssr {
     use uuid::Uuid;
 
     /// The domain's record and proof; `NotFound` unless it is the organization's.
-    pub async fn load(pool: &PgPool, org: Uuid, domain_id: Uuid) -> Result<DomainOwnership, AppError> {
+    pub async fn load(
+        pool: &PgPool,
+        org: Uuid,
+        domain_id: Uuid,
+    ) -> Result<DomainOwnership, AppError> {
         let row = sqlx::query!(
             r#"select d.name, d.ownership_token, d.ownership_verified_at,
                       c.tenant_name as "tenant_name?", c.domain_verified as "domain_verified?"
@@ -31,7 +35,11 @@ pub mod ssr {
         .await
         .or_internal("loading a domain's ownership")?
         .ok_or(AppError::NotFound)?;
-        let proof = match (row.ownership_verified_at, row.domain_verified, row.tenant_name) {
+        let proof = match (
+            row.ownership_verified_at,
+            row.domain_verified,
+            row.tenant_name,
+        ) {
             (Some(verified_at), _, _) => OwnershipProof::Dns { verified_at },
             (None, Some(true), Some(tenant_name)) => OwnershipProof::Microsoft { tenant_name },
             _ => OwnershipProof::NotVerified,

@@ -135,9 +135,13 @@ pub async fn get_sync_overview(domain_id: Uuid) -> Result<SyncOverview, AppError
         Ok(SyncOverview {
             configured: req.state.microsoft.is_some(),
             connected: ssr::connected(&pool, admin.organization_id, domain_id).await?,
-            ownership_verified: crate::api::ownership::ssr::load(&pool, admin.organization_id, domain_id)
-                .await?
-                .verified(),
+            ownership_verified: crate::api::ownership::ssr::load(
+                &pool,
+                admin.organization_id,
+                domain_id,
+            )
+            .await?
+            .verified(),
             latest: ssr::latest_run(&pool, admin.organization_id, domain_id).await?,
         })
     })

@@ -13,7 +13,10 @@ use uuid::Uuid;
 pub fn OwnershipPanel(domain_id: Uuid) -> impl IntoView {
     let verify = ServerAction::<VerifyDomainOwnership>::new();
     let verified = successes(verify);
-    let ownership = Resource::new(move || verified.get(), move |_| get_domain_ownership(domain_id));
+    let ownership = Resource::new(
+        move || verified.get(),
+        move |_| get_domain_ownership(domain_id),
+    );
     let error = action_error(verify);
     view! {
         <section class="panel" aria-labelledby="ownership-title">

@@ -55,7 +55,10 @@ impl DnsSettings {
     }
 
     /// The TXT strings at the domain's apex; `Ok(None)` when the name does not exist.
-    async fn txt_records(&self, domain: &DomainName) -> Result<Option<Vec<String>>, OwnershipError> {
+    async fn txt_records(
+        &self,
+        domain: &DomainName,
+    ) -> Result<Option<Vec<String>>, OwnershipError> {
         let unreachable = |error: &dyn std::fmt::Display| {
             tracing::warn!(domain = %domain, server = ?self.server, %error, "DNS lookup for the ownership check failed");
             OwnershipError::ResolverUnavailable {

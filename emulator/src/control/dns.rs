@@ -63,7 +63,9 @@ pub async fn remove_verified_domain(
         if tenant.domains[at].is_initial {
             return Err(ControlError(
                 StatusCode::CONFLICT,
-                format!("{domain} is the tenant's initial (onmicrosoft) domain, which can't be removed"),
+                format!(
+                    "{domain} is the tenant's initial (onmicrosoft) domain, which can't be removed"
+                ),
             ));
         }
         let removed = tenant.domains.remove(at);

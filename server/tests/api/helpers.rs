@@ -84,7 +84,14 @@ pub async fn spawn_app_configured(
     microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
     with_worker: bool,
 ) -> TestApp {
-    spawn_app_with_dns(pool, secure_cookies, microsoft, with_worker, Default::default()).await
+    spawn_app_with_dns(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        Default::default(),
+    )
+    .await
 }
 
 /// The app pointed at a Microsoft 365 emulator whose test DNS server answers Roster's
@@ -94,9 +101,19 @@ pub async fn spawn_app_with_emulator_dns(
     emu: &roster_m365_emulator::RunningEmulator,
 ) -> TestApp {
     let dns = roster_core::ownership::dns::DnsSettings {
-        server: Some(emu.dns_addr().expect("the emulator serves DNS (EmulatorConfig::with_dns)")),
+        server: Some(
+            emu.dns_addr()
+                .expect("the emulator serves DNS (EmulatorConfig::with_dns)"),
+        ),
     };
-    spawn_app_with_dns(pool, false, Some(microsoft_config(emu.base_url())), true, dns).await
+    spawn_app_with_dns(
+        pool,
+        false,
+        Some(microsoft_config(emu.base_url())),
+        true,
+        dns,
+    )
+    .await
 }
 
 /// Everything configurable, ROSTER_DNS_SERVER included.

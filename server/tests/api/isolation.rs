@@ -264,8 +264,9 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(connected, 1, "B's disconnect must not touch A's connection");
-    let a_ownership: app::model::DomainOwnership =
-        a.ok("get_domain_ownership", &[("domain_id", &domain)]).await;
+    let a_ownership: app::model::DomainOwnership = a
+        .ok("get_domain_ownership", &[("domain_id", &domain)])
+        .await;
     assert_eq!(
         a_ownership.proof,
         app::model::OwnershipProof::Microsoft {

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{spawn_app_with_emulator_dns, unique_domain, Admin, TestApp, MS_CLIENT_ID, MS_SECRET};
+use crate::helpers::{
+    spawn_app_with_emulator_dns, unique_domain, Admin, TestApp, MS_CLIENT_ID, MS_SECRET,
+};
 use app::error::AppError;
 use app::model::{DomainOwnership, OwnershipProof, RunDetail, SyncOverview};
 use reqwest::StatusCode;
@@ -90,12 +92,22 @@ async fn verify_ownership_follows_the_domains_txt_record(pool: PgPool) {
     // Another domain's code.
     emu.state().dns().set_txt(
         &name,
-        vec!["v=spf1 -all".into(), "roster-verification=0123456789abcdef0123456789abcdef".into()],
+        vec![
+            "v=spf1 -all".into(),
+            "roster-verification=0123456789abcdef0123456789abcdef".into(),
+        ],
     );
     let wrong = refusal(verify(&admin, &domain).await);
     assert!(wrong.contains("another verification code"), "{wrong}");
-    assert_eq!(verified_at(&app, &domain).await, None, "a failed check changes nothing");
-    assert_eq!(ownership(&admin, &domain).await.proof, OwnershipProof::NotVerified);
+    assert_eq!(
+        verified_at(&app, &domain).await,
+        None,
+        "a failed check changes nothing"
+    );
+    assert_eq!(
+        ownership(&admin, &domain).await.proof,
+        OwnershipProof::NotVerified
+    );
 
     // The right record.
     emu.state().dns().set_txt(
@@ -125,7 +137,10 @@ async fn verify_ownership_says_when_the_resolver_is_unreachable(pool: PgPool) {
     // The DNS server goes away: the emulator (and its DNS server) stop.
     emu.shutdown().await.unwrap();
     let message = refusal(verify(&admin, &domain).await);
-    assert!(message.contains("could not reach its DNS resolver"), "{message}");
+    assert!(
+        message.contains("could not reach its DNS resolver"),
+        "{message}"
+    );
     assert_eq!(verified_at(&app, &domain).await, None);
 }
 
@@ -158,7 +173,10 @@ async fn connected(pool: PgPool, verified_in_tenant: bool) -> Connected {
         admin.organization_id,
         domain,
         tenant,
-        &tenant_domains.iter().map(|d| (*d).to_owned()).collect::<Vec<_>>(),
+        &tenant_domains
+            .iter()
+            .map(|d| (*d).to_owned())
+            .collect::<Vec<_>>(),
         verified_in_tenant,
         admin.email
     )
@@ -245,7 +263,12 @@ async fn an_unverified_domain_is_not_synced_until_its_ownership_is_proven(pool: 
     let detail = c.finished(run).await;
     assert_eq!(detail.run.status, "failed");
     assert!(
-        detail.run.summary.as_deref().unwrap_or_default().contains("is not a verified domain of the Microsoft 365 tenant"),
+        detail
+            .run
+            .summary
+            .as_deref()
+            .unwrap_or_default()
+            .contains("is not a verified domain of the Microsoft 365 tenant"),
         "{:?}",
         detail.run.summary
     );
@@ -278,7 +301,14 @@ async fn a_run_of_a_domain_the_tenant_no_longer_lists_fails_and_changes_nothing(
         .next()
         .unwrap()
         .clone();
-    c.emu.state().directory_mut().tenants.get_mut(&c.tenant).unwrap().users.remove(&gone);
+    c.emu
+        .state()
+        .directory_mut()
+        .tenants
+        .get_mut(&c.tenant)
+        .unwrap()
+        .users
+        .remove(&gone);
 
     // Still marked verified from consent time, so the run is queued; its start refuses it.
     let run = c.start("manual").await.unwrap();
@@ -286,8 +316,10 @@ async fn a_run_of_a_domain_the_tenant_no_longer_lists_fails_and_changes_nothing(
     assert_eq!(detail.run.status, "failed");
     let summary = detail.run.summary.clone().unwrap_or_default();
     assert!(
-        summary.contains(&format!("{} is not a verified domain of the Microsoft 365 tenant", c.name))
-            && summary.contains("Nothing was changed"),
+        summary.contains(&format!(
+            "{} is not a verified domain of the Microsoft 365 tenant",
+            c.name
+        )) && summary.contains("Nothing was changed"),
         "{summary}"
     );
     assert_eq!(c.accounts().await, before, "nothing changed");
