@@ -57,6 +57,10 @@ pub enum AppError {
     /// was applied already); the message says why and what to do. HTTP 409.
     #[error("{0}")]
     Conflict(String),
+    /// The domain's ownership is not proven (a sync was refused), or a check of its DNS record
+    /// failed; the message says why and what to do. HTTP 409.
+    #[error("{0}")]
+    OwnershipNotVerified(String),
     /// Something failed inside Roster; the details are in the log under `reference`. HTTP 500.
     #[error("Something went wrong (reference {reference}). Please try again; if it keeps happening, contact support and quote the reference.")]
     Internal { reference: String },
@@ -122,7 +126,9 @@ impl AppError {
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Directory { .. } => StatusCode::BAD_GATEWAY,
             Self::MicrosoftNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotConnected | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::NotConnected | Self::Conflict(_) | Self::OwnershipNotVerified(_) => {
+                StatusCode::CONFLICT
+            }
             Self::Transport(_) => StatusCode::BAD_REQUEST,
         }
     }

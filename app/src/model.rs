@@ -313,6 +313,8 @@ pub struct SyncOverview {
     /// Whether this installation has a Microsoft 365 app registration.
     pub configured: bool,
     pub connected: bool,
+    /// Whether the domain's ownership is proven (DNS record or its tenant): syncs need it.
+    pub ownership_verified: bool,
     pub latest: Option<RunStatus>,
 }
 
@@ -466,5 +468,35 @@ mod tests {
         assert!(percents.windows(2).all(|w| w[0] <= w[1]), "{percents:?}");
         assert_eq!((percents[0], percents[percents.len() - 1]), (0, 100));
         assert!(percents[3] < 50 && percents[5] < 70, "{percents:?}");
+    }
+}
+
+/// How a domain's ownership is proven, if it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OwnershipProof {
+    /// The TXT record was found at this time.
+    Dns {
+        verified_at: DateTime<Utc>,
+    },
+    /// The connected Microsoft 365 tenant lists the domain among its verified domains.
+    Microsoft {
+        tenant_name: String,
+    },
+    NotVerified,
+}
+
+/// A domain's ownership panel: the TXT record to publish and whether it is proven.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainOwnership {
+    /// Where the record goes: the domain's apex (ASCII).
+    pub record_name: String,
+    /// `roster-verification=<token>`.
+    pub record_value: String,
+    pub proof: OwnershipProof,
+}
+
+impl DomainOwnership {
+    pub fn verified(&self) -> bool {
+        !matches!(self.proof, OwnershipProof::NotVerified)
     }
 }

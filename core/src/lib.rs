@@ -16,6 +16,7 @@ pub mod limits;
 #[cfg(feature = "connectors")]
 pub mod microsoft;
 pub mod names;
+pub mod ownership;
 pub mod recipients;
 pub mod schedule;
 pub mod server_type;

@@ -43,6 +43,8 @@ pub struct EmulatorConfig {
     pub tenant_files: Vec<TenantFile>,
     pub generate: Vec<GenerateSpec>,
     pub faults: FaultConfig,
+    /// Also serve the test DNS server (`dns.rs`) here (port 0: a free one); `None`: no DNS.
+    pub dns_addr: Option<SocketAddr>,
 }
 
 impl EmulatorConfig {
@@ -62,11 +64,18 @@ impl EmulatorConfig {
             tenant_files: Vec::new(),
             generate: Vec::new(),
             faults: FaultConfig::default(),
+            dns_addr: None,
         }
     }
 
     pub fn with_tenant(mut self, file: TenantFile) -> Self {
         self.tenant_files.push(file);
+        self
+    }
+
+    /// Serves the test DNS server on a free port of 127.0.0.1 ([`crate::RunningEmulator::dns_addr`]).
+    pub fn with_dns(mut self) -> Self {
+        self.dns_addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         self
     }
 

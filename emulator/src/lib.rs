@@ -11,6 +11,7 @@ pub mod changes;
 pub mod config;
 pub mod control;
 pub mod counters;
+pub mod dns;
 mod edit;
 pub mod faults;
 pub mod generate;
@@ -82,6 +83,7 @@ pub struct RunningEmulator {
     state: SharedState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    dns: Option<dns::DnsServer>,
 }
 
 impl RunningEmulator {
@@ -92,6 +94,11 @@ impl RunningEmulator {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the test DNS server answers, when it was asked for ([`EmulatorConfig::with_dns`]).
+    pub fn dns_addr(&self) -> Option<SocketAddr> {
+        self.dns.as_ref().map(dns::DnsServer::addr)
     }
 
     /// Direct access to tenants, consent, tokens, faults and counters.
@@ -124,7 +131,11 @@ impl Drop for RunningEmulator {
 pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     let state = Arc::new(EmulatorState::new(&config)?);
     let listener = TcpListener::bind(config.addr).await?;
-    serve(listener, state)
+    let mut running = serve(listener, state)?;
+    if let Some(addr) = config.dns_addr {
+        running.dns = Some(dns::serve(addr, &running.state).await?);
+    }
+    Ok(running)
 }
 
 /// Serves an existing state on a bound listener in a background task.
@@ -145,5 +156,6 @@ pub fn serve(listener: TcpListener, state: SharedState) -> anyhow::Result<Runnin
         state,
         shutdown: Some(tx),
         task: Some(task),
+        dns: None,
     })
 }

@@ -14,6 +14,10 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:4010")]
     addr: SocketAddr,
+    /// Also serve the test DNS server (TXT records set through `/_emulator/dns/…`) here, UDP
+    /// and TCP, e.g. 127.0.0.1:4053.
+    #[arg(long)]
+    dns_addr: Option<SocketAddr>,
     /// The application (client) id of the one registered app.
     #[arg(long, env = "M365_EMULATOR_CLIENT_ID")]
     client_id: String,
@@ -75,6 +79,9 @@ async fn main() -> anyhow::Result<()> {
     println!("m365-emulator listening on {base}");
     println!("  consent: {base}/{{tenant}}/v2.0/adminconsent   token: {base}/{{tenant}}/oauth2/v2.0/token");
     println!("  graph:   {base}/v1.0/   control: {base}/_emulator/");
+    if let Some(dns) = emulator.dns_addr() {
+        println!("  dns:     {dns} (TXT records from {base}/_emulator/dns/{{name}})");
+    }
     for t in emulator.state().summaries() {
         println!(
             "tenant {} \"{}\" domains {} — {} users, {} groups, {} contacts, consented: {}, admin: {}",
@@ -96,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
 fn config_from(cli: Cli) -> anyhow::Result<EmulatorConfig> {
     let mut config = EmulatorConfig::new(cli.client_id, cli.client_secret);
     config.addr = cli.addr;
+    config.dns_addr = cli.dns_addr;
     config.token_ttl = Duration::from_secs(cli.token_ttl);
     config.auto_consent = cli.auto_consent;
     config.redirect_uris = cli.redirect_uris;

@@ -6,6 +6,7 @@
 
 use crate::config::EmulatorConfig;
 use crate::counters::Counters;
+use crate::dns::DnsRecords;
 use crate::faults::{FaultConfig, Faults};
 use crate::generate::{generate, GenerateSpec};
 use crate::identity::id_token::{IdTokenFault, SignIns};
@@ -134,6 +135,8 @@ pub struct EmulatorState {
     counters: Mutex<Counters>,
     /// Identity sessions, authorization codes, the next ID token's fault.
     sign_ins: Mutex<SignIns>,
+    /// TXT records served by the test DNS server (`dns.rs`).
+    dns: Mutex<DnsRecords>,
 }
 
 impl EmulatorState {
@@ -156,6 +159,7 @@ impl EmulatorState {
             faults: Mutex::new(Faults::new(config.faults.clone())),
             counters: Mutex::new(Counters::default()),
             sign_ins: Mutex::new(SignIns::default()),
+            dns: Mutex::new(DnsRecords::default()),
         };
         // The ID-token key is made now, not on the first sign-in.
         crate::identity::keys::signing_key();
@@ -199,6 +203,11 @@ impl EmulatorState {
 
     pub fn counters(&self) -> MutexGuard<'_, Counters> {
         self.counters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The TXT records of the test DNS server.
+    pub fn dns(&self) -> MutexGuard<'_, DnsRecords> {
+        self.dns.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Loads a tenant file, replacing a tenant with the same id (its delta tokens die with it).

@@ -82,6 +82,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
         microsoft: None,
         syncs: std::sync::Arc::new(roster_server::worker::Queue { pool: pool.clone() }),
         progress: roster_server::progress::channel(),
+        dns: Default::default(),
         stopping: tokio::sync::watch::channel(false).1,
     };
     let options = leptos::config::LeptosOptions::builder()

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use roster_core::microsoft::{ClientSecret, MicrosoftConfig};
+use roster_core::ownership::dns::DnsSettings;
 use std::fmt;
 
 #[derive(Clone)]
@@ -22,6 +23,9 @@ pub struct Config {
     /// `ROSTER_RETENTION_DAYS`: after how many days the worker deletes the changes of Test
     /// Sync and failed runs and finished queue jobs (default 90).
     pub retention_days: u32,
+    /// `ROSTER_DNS_SERVER`: where domain-ownership TXT lookups go (default: the system's
+    /// resolvers, from /etc/resolv.conf).
+    pub dns: DnsSettings,
 }
 
 impl Config {
@@ -43,6 +47,7 @@ impl Config {
             microsoft: microsoft_from_env()?,
             sync_concurrency: parse_var("ROSTER_SYNC_CONCURRENCY", 2)?,
             retention_days: retention_days(std::env::var("ROSTER_RETENTION_DAYS").ok().as_deref())?,
+            dns: dns_from_env()?,
         })
     }
 
@@ -97,6 +102,13 @@ fn retention_days(value: Option<&str>) -> Result<u32> {
         _ => anyhow::bail!(
             "ROSTER_RETENTION_DAYS must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, got {value:?}"
         ),
+/// `ROSTER_DNS_SERVER` (`ip:port`, or an IP for port 53); unset or empty: the system's.
+fn dns_from_env() -> Result<DnsSettings> {
+    match std::env::var("ROSTER_DNS_SERVER") {
+        Ok(v) if !v.trim().is_empty() => Ok(DnsSettings {
+            server: Some(DnsSettings::parse_server(&v).map_err(anyhow::Error::msg)?),
+        }),
+        _ => Ok(DnsSettings::default()),
     }
 }
 
@@ -119,6 +131,7 @@ impl fmt::Debug for Config {
             .field("microsoft", &self.microsoft)
             .field("sync_concurrency", &self.sync_concurrency)
             .field("retention_days", &self.retention_days)
+            .field("dns", &self.dns)
             .finish()
     }
 }

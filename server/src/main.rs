@@ -133,6 +133,7 @@ async fn main() -> Result<()> {
                 microsoft: microsoft.clone(),
                 syncs: std::sync::Arc::new(worker::Queue { pool: pool.clone() }),
                 progress: progress.clone(),
+                dns: config.dns,
                 stopping: stop_rx.clone(),
             };
             let router = startup::router(state, leptos_options);

@@ -125,6 +125,31 @@ pub async fn perform(engine: &Engine, job: SyncJob) -> Result<()> {
 
 async fn execute(engine: &Engine, spec: &RunSpec) -> Result<()> {
     let pool = &engine.pool;
+    let Some(microsoft) = engine.microsoft.as_ref() else {
+        sync::fail_started(pool, spec, "The Microsoft 365 connection is not configured on this Roster installation. Ask your Roster operator to set it up.".into()).await?;
+        return Ok(());
+    };
+    let tenant = sqlx::query_scalar!(
+        "select tenant_id from microsoft_connections where organization_id = $1 and domain_id = $2",
+        spec.run.organization_id,
+        spec.domain_id
+    )
+    .fetch_optional(pool)
+    .await
+    .context("loading the domain's Microsoft 365 connection")?;
+    let Some(tenant) = tenant else {
+        sync::fail_started(pool, spec, "This domain is not connected to Microsoft 365. Grant permission on the Office 365 Sync page first.".into()).await?;
+        return Ok(());
+    };
+    let directory = microsoft.tenant(&tenant).context("the stored tenant id")?;
+    sync::record_tenant(pool, spec.run, &tenant).await?;
+    // Every run, "Apply these changes" too: the domain must still be the tenant's.
+    if let Some(refusal) =
+        sync::ownership::check_tenant_lists_domain(pool, &directory, spec).await?
+    {
+        sync::fail_started(pool, spec, refusal).await?;
+        return Ok(());
+    }
     let kept = sqlx::query_scalar!(
         "select applies_run_id from sync_runs where organization_id = $1 and id = $2",
         spec.run.organization_id,
@@ -144,24 +169,6 @@ async fn execute(engine: &Engine, spec: &RunSpec) -> Result<()> {
             return Ok(());
         }
     };
-    let Some(microsoft) = engine.microsoft.as_ref() else {
-        sync::fail_started(pool, spec, "The Microsoft 365 connection is not configured on this Roster installation. Ask your Roster operator to set it up.".into()).await?;
-        return Ok(());
-    };
-    let tenant = sqlx::query_scalar!(
-        "select tenant_id from microsoft_connections where organization_id = $1 and domain_id = $2",
-        spec.run.organization_id,
-        spec.domain_id
-    )
-    .fetch_optional(pool)
-    .await
-    .context("loading the domain's Microsoft 365 connection")?;
-    let Some(tenant) = tenant else {
-        sync::fail_started(pool, spec, "This domain is not connected to Microsoft 365. Grant permission on the Office 365 Sync page first.".into()).await?;
-        return Ok(());
-    };
-    let directory = microsoft.tenant(&tenant).context("the stored tenant id")?;
-    sync::record_tenant(pool, spec.run, &tenant).await?;
     tracing::info!(tenant_id = %tenant, "sync run started");
     let outcome =
         sync::run_started(pool, &directory, &settings.rules, &settings.limits, spec).await?;

@@ -135,6 +135,13 @@ pub async fn get_sync_overview(domain_id: Uuid) -> Result<SyncOverview, AppError
         Ok(SyncOverview {
             configured: req.state.microsoft.is_some(),
             connected: ssr::connected(&pool, admin.organization_id, domain_id).await?,
+            ownership_verified: crate::api::ownership::ssr::load(
+                &pool,
+                admin.organization_id,
+                domain_id,
+            )
+            .await?
+            .verified(),
             latest: ssr::latest_run(&pool, admin.organization_id, domain_id).await?,
         })
     })
@@ -168,6 +175,7 @@ pub async fn start_sync(domain_id: Uuid, mode: String) -> Result<Uuid, AppError>
         if !ssr::connected(&pool, admin.organization_id, domain_id).await? {
             return Err(AppError::NotConnected);
         }
+        crate::api::ownership::ssr::require_proven(&pool, admin.organization_id, domain_id).await?;
         let run_id = ssr::started(
             req.state
                 .syncs
@@ -404,6 +412,7 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
                 "Only a sync stopped by the Operations Limit can be applied from its page.".to_owned(),
             ));
         }
+        crate::api::ownership::ssr::require_proven(&pool, org, domain_id).await?;
         if ssr::applied_by(&pool, org, run_id).await?.is_some() {
             return Err(AppError::Conflict(
                 "These changes have been applied already (or are being applied).".to_owned(),

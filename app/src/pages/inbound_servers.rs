@@ -7,6 +7,7 @@ use crate::components::forms::{
 };
 use crate::components::status::{EmptyRow, ErrorPanel, Loading};
 use crate::pages::domain_layout::{use_domain, DomainActions};
+use crate::pages::domain_ownership::OwnershipPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -51,6 +52,7 @@ pub fn InboundServersPage() -> impl IntoView {
                 <button type="button" class="icon-button" popovertarget="port-dialog" aria-label="Edit delivery port" title="Edit delivery port">"✎"</button>
             </dd>
         </dl>
+        <OwnershipPanel domain_id />
 
         <Dialog id="server-type-dialog" title="Edit server type" shown=type_error.get_untracked().is_some()>
             <ActionForm action=set_type>

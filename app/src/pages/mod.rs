@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod domain_layout;
+pub mod domain_ownership;
 pub mod domains;
 pub mod email_accounts;
 pub mod inbound_servers;

@@ -50,7 +50,8 @@ pub fn SyncPanel(domain_id: Uuid) -> impl IntoView {
                         Ok(o) => {
                             let initial = o.latest;
                             let latest = Signal::derive(move || live.get().unwrap_or_else(|| initial.clone()));
-                            view! { <SyncControls domain_id start latest error /> }.into_any()
+                            let verified = o.ownership_verified;
+                            view! { <SyncControls domain_id start latest error verified /> }.into_any()
                         }
                     }
                 })}
@@ -66,22 +67,31 @@ fn SyncControls(
     start: ServerAction<StartSync>,
     latest: Signal<Option<RunStatus>>,
     error: Signal<Option<crate::error::AppError>>,
+    /// The domain's ownership is proven; syncs are refused until it is.
+    verified: bool,
 ) -> impl IntoView {
     let active = move || latest.with(|l| l.as_ref().is_some_and(RunStatus::is_active));
-    let busy = move || active() || start.pending().get();
+    let busy = move || !verified || active() || start.pending().get();
     view! {
         <p>"Manual Sync makes this domain's recipients match your directory now. Test Sync computes the same changes and applies none of them: use it to check your settings first."</p>
+        {(!verified).then(|| view! {
+            <p class="notice error" id="sync-unavailable">
+                "Manual Sync and Test Sync are unavailable: Ownership not verified. This domain is not a verified domain of the connected Microsoft 365 tenant, and its DNS record has not been checked. Prove it on the "
+                <a href=format!("/domains/{domain_id}")>"Inbound Servers"</a>
+                " page."
+            </p>
+        })}
         <FormError error />
         <div class="actions">
             <ActionForm action=start>
                 <input type="hidden" name="domain_id" value=domain_id.to_string() />
                 <input type="hidden" name="mode" value="manual" />
-                <button type="submit" class="button primary" disabled=busy>"Manual Sync"</button>
+                <button type="submit" class="button primary" disabled=busy aria-describedby=(!verified).then_some("sync-unavailable")>"Manual Sync"</button>
             </ActionForm>
             <ActionForm action=start>
                 <input type="hidden" name="domain_id" value=domain_id.to_string() />
                 <input type="hidden" name="mode" value="test" />
-                <button type="submit" class="button" disabled=busy>"Test Sync"</button>
+                <button type="submit" class="button" disabled=busy aria-describedby=(!verified).then_some("sync-unavailable")>"Test Sync"</button>
             </ActionForm>
         </div>
         {move || latest.get().map(|run| view! { <RunProgress run domain_id /> })}

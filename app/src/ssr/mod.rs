@@ -28,6 +28,8 @@ pub struct AppState {
     /// Payloads of `sync_progress` notifications (`<organization_id>:<run_id>`; empty: reload
     /// everything), for the live progress streams.
     pub progress: tokio::sync::broadcast::Sender<String>,
+    /// Where domain-ownership TXT lookups go (`ROSTER_DNS_SERVER`, or the system's resolvers).
+    pub dns: roster_core::ownership::dns::DnsSettings,
     /// Becomes `true` when the server is shutting down: long-lived streams end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }

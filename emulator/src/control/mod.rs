@@ -2,6 +2,7 @@
 //! set the scene (tenants, edits that feed delta, consent, faults, tokens, counters).
 //! It needs no token. Errors are `{"error": "…"}` with 400, 404 or 409.
 
+mod dns;
 mod objects;
 mod service;
 mod tenants;
@@ -38,6 +39,12 @@ pub fn routes() -> Router<Arc<EmulatorState>> {
             "/_emulator/tenants/{tenant}/delta/invalidate",
             post(service::invalidate_delta),
         )
+        .route(
+            "/_emulator/tenants/{tenant}/domains/{domain}",
+            delete(dns::remove_verified_domain),
+        )
+        .route("/_emulator/dns", get(dns::list))
+        .route("/_emulator/dns/{name}", put(dns::set).delete(dns::remove))
         .route("/_emulator/tenants/{tenant}/users", post(objects::add_user))
         .route(
             "/_emulator/tenants/{tenant}/users/{id}",

@@ -13,6 +13,7 @@
 
 pub mod apply;
 mod fetch;
+pub mod ownership;
 pub mod plan;
 pub mod retention;
 

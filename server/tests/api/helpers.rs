@@ -57,8 +57,13 @@ pub const MS_SECRET: &str = "api-test-secret";
 
 /// The app pointed at a Microsoft 365 emulator (login and Graph at `emulator_url`).
 pub async fn spawn_app_with_microsoft(pool: PgPool, emulator_url: &str) -> TestApp {
+    spawn_app_configured(pool, false, Some(microsoft_config(emulator_url)), true).await
+}
+
+/// Roster's Microsoft 365 settings for an emulator at `emulator_url`, with quick retries.
+pub fn microsoft_config(emulator_url: &str) -> roster_core::microsoft::MicrosoftConfig {
     use roster_core::microsoft::{ClientSecret, MicrosoftConfig, RetryPolicy};
-    let config = MicrosoftConfig::new(MS_CLIENT_ID, ClientSecret::new(MS_SECRET))
+    MicrosoftConfig::new(MS_CLIENT_ID, ClientSecret::new(MS_SECRET))
         .with_login_url(emulator_url)
         .with_graph_url(emulator_url)
         .with_retry(RetryPolicy {
@@ -66,8 +71,7 @@ pub async fn spawn_app_with_microsoft(pool: PgPool, emulator_url: &str) -> TestA
             base_delay: std::time::Duration::from_millis(5),
             max_delay: std::time::Duration::from_millis(20),
             max_total_wait: std::time::Duration::from_secs(2),
-        });
-    spawn_app_configured(pool, false, Some(config), true).await
+        })
 }
 
 /// Starts the real app on a random port, with the sync worker unless `with_worker` is false
@@ -79,6 +83,46 @@ pub async fn spawn_app_configured(
     secure_cookies: bool,
     microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
     with_worker: bool,
+) -> TestApp {
+    spawn_app_with_dns(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        Default::default(),
+    )
+    .await
+}
+
+/// The app pointed at a Microsoft 365 emulator whose test DNS server answers Roster's
+/// domain-ownership lookups (`ROSTER_DNS_SERVER`).
+pub async fn spawn_app_with_emulator_dns(
+    pool: PgPool,
+    emu: &roster_m365_emulator::RunningEmulator,
+) -> TestApp {
+    let dns = roster_core::ownership::dns::DnsSettings {
+        server: Some(
+            emu.dns_addr()
+                .expect("the emulator serves DNS (EmulatorConfig::with_dns)"),
+        ),
+    };
+    spawn_app_with_dns(
+        pool,
+        false,
+        Some(microsoft_config(emu.base_url())),
+        true,
+        dns,
+    )
+    .await
+}
+
+/// Everything configurable, ROSTER_DNS_SERVER included.
+pub async fn spawn_app_with_dns(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
+    dns: roster_core::ownership::dns::DnsSettings,
 ) -> TestApp {
     // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
     worker::setup(&pool).await.unwrap();
@@ -132,6 +176,7 @@ pub async fn spawn_app_configured(
                     pool: server_pool.clone(),
                 }),
                 progress: progress.clone(),
+                dns,
                 stopping,
             };
             // The real worker and progress listener, as in production.

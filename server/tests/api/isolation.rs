@@ -147,6 +147,8 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
         ("disconnect_microsoft", vec![("domain_id", &domain)]),
         ("test_microsoft_connection", vec![("domain_id", &domain)]),
         ("get_sync_overview", vec![("domain_id", &domain)]),
+        ("get_domain_ownership", vec![("domain_id", &domain)]),
+        ("verify_domain_ownership", vec![("domain_id", &domain)]),
         (
             "start_sync",
             vec![("domain_id", &domain), ("mode", "manual")],
@@ -262,6 +264,16 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(connected, 1, "B's disconnect must not touch A's connection");
+    let a_ownership: app::model::DomainOwnership = a
+        .ok("get_domain_ownership", &[("domain_id", &domain)])
+        .await;
+    assert_eq!(
+        a_ownership.proof,
+        app::model::OwnershipProof::Microsoft {
+            tenant_name: "Alpha tenant".into()
+        },
+        "B's Verify ownership must not touch A's domain"
+    );
 
     // The own-organization functions show B only B's data.
     let b_domains: Vec<DomainSummary> = b.ok("list_domains", &[]).await;

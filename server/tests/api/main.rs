@@ -9,6 +9,7 @@ mod isolation;
 mod microsoft;
 mod no_js_forms;
 mod operator;
+mod ownership;
 mod pages;
 mod settings;
 mod sync_engine;

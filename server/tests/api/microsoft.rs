@@ -541,6 +541,27 @@ async fn a_domain_the_tenant_has_not_verified_is_flagged(pool: PgPool) {
         .ok("get_microsoft_connection", &[("domain_id", &other)])
         .await;
     assert!(panel.connection.unwrap().domain_verified);
+    // The check at connection time decides ownership: the unverified domain can't be synced,
+    // the verified one counts as proven by its tenant.
+    let refused = a
+        .call::<uuid::Uuid>("start_sync", &[("domain_id", &domain), ("mode", "test")])
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err((
+                reqwest::StatusCode::CONFLICT,
+                app::error::AppError::OwnershipNotVerified(_)
+            ))
+        ),
+        "{refused:?}"
+    );
+    let ownership: app::model::DomainOwnership =
+        a.ok("get_domain_ownership", &[("domain_id", &other)]).await;
+    assert!(matches!(
+        ownership.proof,
+        app::model::OwnershipProof::Microsoft { .. }
+    ));
 }
 
 #[sqlx::test(migrations = "../migrations")]
