@@ -102,6 +102,9 @@ fn retention_days(value: Option<&str>) -> Result<u32> {
         _ => anyhow::bail!(
             "ROSTER_RETENTION_DAYS must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, got {value:?}"
         ),
+    }
+}
+
 /// `ROSTER_DNS_SERVER` (`ip:port`, or an IP for port 53); unset or empty: the system's.
 fn dns_from_env() -> Result<DnsSettings> {
     match std::env::var("ROSTER_DNS_SERVER") {
