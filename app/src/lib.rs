@@ -12,6 +12,7 @@ pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod url_error;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -80,11 +81,27 @@ pub fn App() -> impl IntoView {
 
 /// A form posted without JavaScript comes back with its error in the URL (`__path`, `__err`);
 /// handing it to the actions as context makes the matching form show it like any other error.
+/// The URL holds only a code (`url_error`): anything else in it is ignored, so a crafted link
+/// can't put words on Roster's pages.
 #[component]
 fn FormErrorFromUrl(children: Children) -> impl IntoView {
     let query = use_query_map().get_untracked();
-    if let (Some(path), Some(err)) = (query.get("__path"), query.get("__err")) {
-        provide_context(leptos::server::ServerActionError::new(&path, &err));
+    if let (Some(path), Some(code)) = (query.get("__path"), query.get("__err")) {
+        if let Some(err) = url_error::decode(&code).filter(|_| url_error::is_server_fn_path(&path))
+        {
+            // The actions read the error in server_fn's own encoding.
+            let encoded = leptos::server_fn::error::ServerFnUrlError::new(&path, err)
+                .to_url("http://roster.invalid/")
+                .ok()
+                .and_then(|url| {
+                    url.query_pairs()
+                        .find(|(k, _)| k == "__err")
+                        .map(|(_, v)| v.into_owned())
+                });
+            if let Some(encoded) = encoded {
+                provide_context(leptos::server::ServerActionError::new(&path, &encoded));
+            }
+        }
     }
     children()
 }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod operator;
 pub mod progress;
+pub mod security;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;
