@@ -9,5 +9,6 @@ pub mod domains;
 pub mod list_members;
 pub mod mail_servers;
 pub mod microsoft;
+pub mod remove_admin;
 pub mod sync_runs;
 pub mod sync_settings;

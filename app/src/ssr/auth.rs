@@ -130,14 +130,18 @@ pub async fn start_session(
 /// Ends the current session, if any, and clears its cookie.
 pub async fn end_session(req: &Request) -> Result<(), AppError> {
     let state = &req.state;
+    let mut ended = None;
     if let Some(token) = session_token_from_request(req) {
-        sqlx::query!(
-            "delete from sessions where token_hash = $1",
+        ended = sqlx::query_scalar!(
+            "delete from sessions where token_hash = $1 returning organization_id",
             token_hash(&token)
         )
-        .execute(&state.pool)
+        .fetch_optional(&state.pool)
         .await
         .or_internal("ending a session")?;
+    }
+    if let Some(admin) = ended {
+        notify_sessions_ended(&state.pool, admin).await?;
     }
     set_cookie(
         req,
@@ -147,6 +151,20 @@ pub async fn end_session(req: &Request) -> Result<(), AppError> {
             if state.secure_cookies { "; Secure" } else { "" }
         ),
     )
+}
+
+/// Tells every instance's live streams of the organization that some of its sessions ended,
+/// so a stream whose session is gone stops now rather than at its next check. It rides on the
+/// progress channel, whose streams wake on any `<organization>:` payload.
+pub async fn notify_sessions_ended(pool: &sqlx::PgPool, organization_id: Uuid) -> Result<(), AppError> {
+    sqlx::query!(
+        "select pg_notify('sync_progress', $1)",
+        format!("{organization_id}:sessions")
+    )
+    .execute(pool)
+    .await
+    .or_internal("announcing ended sessions")?;
+    Ok(())
 }
 
 fn set_cookie(req: &Request, value: &str) -> Result<(), AppError> {
