@@ -16,7 +16,9 @@ pub const NOT_THE_LAST: &str =
 /// themselves and the organization's last admin; another organization's admin is not found.
 #[server(endpoint = "remove_admin")]
 pub async fn remove_admin(admin_id: Uuid) -> Result<(), AppError> {
-    use crate::ssr::{auth::notify_sessions_ended, auth::require_admin, respond::respond, OrInternal};
+    use crate::ssr::{
+        auth::notify_sessions_ended, auth::require_admin, respond::respond, OrInternal,
+    };
     respond(|req| async move {
         let me = require_admin(&req).await?;
         let org = me.organization_id;

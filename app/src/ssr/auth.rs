@@ -156,7 +156,10 @@ pub async fn end_session(req: &Request) -> Result<(), AppError> {
 /// Tells every instance's live streams of the organization that some of its sessions ended,
 /// so a stream whose session is gone stops now rather than at its next check. It rides on the
 /// progress channel, whose streams wake on any `<organization>:` payload.
-pub async fn notify_sessions_ended(pool: &sqlx::PgPool, organization_id: Uuid) -> Result<(), AppError> {
+pub async fn notify_sessions_ended(
+    pool: &sqlx::PgPool,
+    organization_id: Uuid,
+) -> Result<(), AppError> {
     sqlx::query!(
         "select pg_notify('sync_progress', $1)",
         format!("{organization_id}:sessions")

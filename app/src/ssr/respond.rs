@@ -78,7 +78,11 @@ pub fn back_to_form(referer: Option<&str>, public_url: &str) -> String {
     }
     if !kept.is_empty() {
         back.push('?');
-        back.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish());
+        back.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .finish(),
+        );
     }
     back
 }
@@ -102,7 +106,10 @@ mod tests {
     #[test]
     fn back_to_a_page_of_roster() {
         assert_eq!(
-            back_to_form(Some("http://127.0.0.1:3000/domains/new?x=1&__path=/api/a&__err=conflict"), PUBLIC),
+            back_to_form(
+                Some("http://127.0.0.1:3000/domains/new?x=1&__path=/api/a&__err=conflict"),
+                PUBLIC
+            ),
             "/domains/new?x=1"
         );
     }
@@ -124,7 +131,11 @@ mod tests {
     #[test]
     fn the_error_goes_as_a_code() {
         assert_eq!(
-            with_error("/domains/new", "/api/create_domain", &AppError::Conflict("free text".into())),
+            with_error(
+                "/domains/new",
+                "/api/create_domain",
+                &AppError::Conflict("free text".into())
+            ),
             "/domains/new?__path=%2Fapi%2Fcreate_domain&__err=conflict"
         );
         assert_eq!(

@@ -128,7 +128,10 @@ mod tests {
     #[test]
     fn the_same_origin_passes_and_others_are_refused() {
         assert_eq!(
-            check(&headers(&[("origin", "https://roster.example.com")]), &public()),
+            check(
+                &headers(&[("origin", "https://roster.example.com")]),
+                &public()
+            ),
             Ok(())
         );
         for other in [

@@ -9,6 +9,7 @@ mod isolation;
 mod microsoft;
 mod no_js_forms;
 mod pages;
+mod security;
 mod settings;
 mod sync_engine;
 mod sync_runs;
