@@ -97,6 +97,14 @@ fn with_error(back: &str, fn_path: &str, err: &AppError) -> String {
     format!("{back}{separator}{query}")
 }
 
+fn has_location(response: &leptos_axum::ResponseOptions) -> bool {
+    response
+        .0
+        .read()
+        .map(|parts| parts.headers.contains_key(LOCATION))
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,12 +151,4 @@ mod tests {
             "/x?a=b&__path=%2Fapi%2Flogin&__err=bad_credentials"
         );
     }
-}
-
-fn has_location(response: &leptos_axum::ResponseOptions) -> bool {
-    response
-        .0
-        .read()
-        .map(|parts| parts.headers.contains_key(LOCATION))
-        .unwrap_or(false)
 }
