@@ -43,7 +43,7 @@ test('an admin removes another admin, who is signed out at once', async ({ page,
   await page.getByLabel('Email').fill(other);
   await page.getByLabel('Initial password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Add admin' }).click();
-  await expect(page.getByRole('cell', { name: other })).toBeVisible();
+  await expect(page.getByRole('cell', { name: other, exact: true })).toBeVisible();
 
   const theirs = await signedInPage(browser, { email: other, password: PASSWORD, org: login.org });
 
@@ -60,7 +60,7 @@ test('an admin removes another admin, who is signed out at once', async ({ page,
   await remove.click();
   await dialog.getByRole('button', { name: 'Remove admin' }).focus();
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('cell', { name: other })).toHaveCount(0);
+  await expect(page.getByRole('cell', { name: other, exact: true })).toHaveCount(0);
 
   await theirs.goto('/domains');
   await expect(theirs).toHaveURL(/\/login$/);
