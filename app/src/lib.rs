@@ -12,6 +12,7 @@ pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod url_error;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -57,7 +58,6 @@ pub fn App() -> impl IntoView {
             if title.is_empty() { "Roster".to_owned() } else { format!("{title} · Roster") }
         } />
         <Router>
-            <FormErrorFromUrl>
             <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
                 // `/` is an axum route (app::ssr::root): the server redirects from there.
@@ -74,18 +74,36 @@ pub fn App() -> impl IntoView {
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
-            </FormErrorFromUrl>
         </Router>
     }
 }
 
 /// A form posted without JavaScript comes back with its error in the URL (`__path`, `__err`);
 /// handing it to the actions as context makes the matching form show it like any other error.
-#[component]
-fn FormErrorFromUrl(children: Children) -> impl IntoView {
+/// The URL holds only a code (`url_error`): anything else in it is ignored, so a crafted link
+/// can't put words on Roster's pages. leptos_router's `Routes` provides the URL's raw
+/// `__err` as context too, so the top of each route's view (`AppShell`, the login page) calls
+/// this, shadowing that one for every action below it.
+pub fn provide_form_error_from_url() {
     let query = use_query_map().get_untracked();
-    if let (Some(path), Some(err)) = (query.get("__path"), query.get("__err")) {
-        provide_context(leptos::server::ServerActionError::new(&path, &err));
-    }
-    children()
+    let known = match (query.get("__path"), query.get("__err")) {
+        (Some(path), Some(code)) if url_error::is_server_fn_path(&path) => {
+            url_error::decode(&code).and_then(|err| {
+                // The actions read the error in server_fn's own encoding.
+                leptos::server_fn::error::ServerFnUrlError::new(&path, err)
+                    .to_url("http://roster.invalid/")
+                    .ok()
+                    .and_then(|url| {
+                        url.query_pairs()
+                            .find(|(k, _)| k == "__err")
+                            .map(|(_, v)| v.into_owned())
+                    })
+                    .map(|encoded| (path, encoded))
+            })
+        }
+        _ => None,
+    };
+    // No action has the empty path: an unknown error reaches none of them.
+    let (path, encoded) = known.unwrap_or_default();
+    provide_context(leptos::server::ServerActionError::new(&path, &encoded));
 }

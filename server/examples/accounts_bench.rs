@@ -77,6 +77,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
     let address = format!("http://{}", listener.local_addr()?);
     let state = AppState {
         pool: pool.clone(),
+        public_url: address.clone(),
         secure_cookies: false,
         session_ttl: chrono::Duration::hours(1),
         microsoft: None,

@@ -37,6 +37,11 @@ impl Config {
             .unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned())
             .trim_end_matches('/')
             .to_owned();
+        if crate::security::origin::PublicOrigin::of(&public_url).is_none() {
+            anyhow::bail!(
+                "ROSTER_PUBLIC_URL must be an http:// or https:// URL, got {public_url:?}"
+            );
+        }
         let session_hours = parse_var("ROSTER_SESSION_HOURS", 12)?;
         let db_max_connections = parse_var("ROSTER_DB_MAX_CONNECTIONS", 10)?;
         Ok(Self {

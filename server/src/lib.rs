@@ -1,9 +1,11 @@
 //! The Roster server: configuration, the Postgres pool and migrations, the HTTP app with its
 //! Leptos routes and server functions, graceful shutdown, and the operator commands.
 
+#![recursion_limit = "256"]
 pub mod config;
 pub mod operator;
 pub mod progress;
+pub mod security;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;

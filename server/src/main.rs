@@ -128,6 +128,7 @@ async fn main() -> Result<()> {
             let progress = roster_server::progress::channel();
             let state = AppState {
                 pool: pool.clone(),
+                public_url: config.public_url.clone(),
                 secure_cookies: config.secure_cookies(),
                 session_ttl: chrono::Duration::hours(config.session_hours),
                 microsoft: microsoft.clone(),

@@ -1,6 +1,7 @@
 //! Building and serving the HTTP app. The pool and the shutdown signal are passed in, so
 //! tests run the real app against their own database and stop it when they are done.
 
+use crate::security::{headers, origin, origin::PublicOrigin};
 use anyhow::{Context, Result};
 use app::ssr::{sync_streams, AppState, MICROSOFT_CALLBACK_PATH};
 use app::{shell, App};
@@ -38,9 +39,24 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
 /// The whole HTTP app: pages, server functions, static files.
 pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
+    let public = PublicOrigin::of(&state.public_url).unwrap_or_else(|| {
+        panic!(
+            "ROSTER_PUBLIC_URL must be an http(s) URL, got {:?}",
+            state.public_url
+        )
+    });
+    let consent_origin = state
+        .microsoft
+        .as_ref()
+        .and_then(|ms| headers::Policy::origin_of(&ms.client.config().login_url));
+    let policy = headers::Policy::new(state.secure_cookies, consent_origin.as_deref());
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        let policy = policy.clone();
+        move || {
+            provide_context(state.clone());
+            headers::set_page_policy(&policy);
+        }
     };
     let callback = {
         let state = state.clone();
@@ -58,7 +74,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         let state = state.clone();
         move |headers| app::ssr::root::root(state.clone(), headers)
     };
-    Router::new()
+    let router = Router::new()
         .route("/", axum::routing::get(root))
         .route(MICROSOFT_CALLBACK_PATH, axum::routing::get(callback))
         .route(sync_streams::EVENTS_PATH, axum::routing::get(events))
@@ -66,11 +82,18 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
             sync_streams::CHANGES_CSV_PATH,
             axum::routing::get(changes_csv),
         )
-        .leptos_routes_with_context(&leptos_options, routes, context, {
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            public,
+            origin::refuse_cross_site,
+        ));
+    headers::apply(router, &policy)
         .layer(TraceLayer::new_for_http())
         // No request may hold a connection forever, least of all during shutdown.
         .layer(TimeoutLayer::with_status_code(

@@ -10,5 +10,6 @@ pub mod list_members;
 pub mod mail_servers;
 pub mod microsoft;
 pub mod ownership;
+pub mod remove_admin;
 pub mod sync_runs;
 pub mod sync_settings;

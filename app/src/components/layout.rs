@@ -26,6 +26,7 @@ pub fn sync_slug(server_type: ServerType) -> Option<&'static str> {
 /// fails ("expected a marker node"). The outlet is not suspended, so pages don't nest in it.
 #[component]
 pub fn AppShell() -> impl IntoView {
+    crate::provide_form_error_from_url();
     let me = Resource::new(|| (), |_| current_admin());
     let logout = ServerAction::<Logout>::new();
     view! {

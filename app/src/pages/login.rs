@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    crate::provide_form_error_from_url();
     let login = ServerAction::<Login>::new();
     let error = action_error(login);
     view! {

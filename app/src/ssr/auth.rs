@@ -1,5 +1,10 @@
 //! Sessions and passwords. A session is a random 32-byte token in an HttpOnly cookie; the
 //! database keeps only its SHA-256, with the admin and organization it belongs to.
+//!
+//! Over https the cookie is `__Host-roster_session` (`Secure; Path=/`, no `Domain`): browsers
+//! then refuse it from a sibling subdomain or a plain-http page. Browsers also refuse a
+//! `__Host-` cookie without `Secure`, so on the plain-http local default it is
+//! `roster_session`. Only the configured name is ever read.
 
 use super::{internal, OrInternal, Request};
 use crate::error::AppError;
@@ -12,7 +17,19 @@ use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 use uuid::Uuid;
 
+/// The session cookie's name on plain http (local development).
 pub const SESSION_COOKIE: &str = "roster_session";
+/// The session cookie's name over https.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-roster_session";
+
+/// The session cookie's name for this installation.
+pub fn session_cookie_name(secure_cookies: bool) -> &'static str {
+    if secure_cookies {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// The admin behind the current request. Every server function except sign-in starts by
 /// getting one, and scopes every query by its `organization_id`.
@@ -25,6 +42,7 @@ pub struct SignedIn {
 }
 
 fn session_token_from_request(req: &Request) -> Option<String> {
+    let wanted = session_cookie_name(req.state.secure_cookies);
     req.parts
         .as_ref()?
         .headers
@@ -33,7 +51,7 @@ fn session_token_from_request(req: &Request) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -101,7 +119,8 @@ pub async fn start_session(
     set_cookie(
         req,
         &format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            session_cookie_name(state.secure_cookies),
             state.session_ttl.num_seconds(),
             if state.secure_cookies { "; Secure" } else { "" }
         ),
@@ -111,22 +130,44 @@ pub async fn start_session(
 /// Ends the current session, if any, and clears its cookie.
 pub async fn end_session(req: &Request) -> Result<(), AppError> {
     let state = &req.state;
+    let mut ended = None;
     if let Some(token) = session_token_from_request(req) {
-        sqlx::query!(
-            "delete from sessions where token_hash = $1",
+        ended = sqlx::query_scalar!(
+            "delete from sessions where token_hash = $1 returning organization_id",
             token_hash(&token)
         )
-        .execute(&state.pool)
+        .fetch_optional(&state.pool)
         .await
         .or_internal("ending a session")?;
+    }
+    if let Some(admin) = ended {
+        notify_sessions_ended(&state.pool, admin).await?;
     }
     set_cookie(
         req,
         &format!(
-            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            session_cookie_name(state.secure_cookies),
             if state.secure_cookies { "; Secure" } else { "" }
         ),
     )
+}
+
+/// Tells every instance's live streams of the organization that some of its sessions ended,
+/// so a stream whose session is gone stops now rather than at its next check. It rides on the
+/// progress channel, whose streams wake on any `<organization>:` payload.
+pub async fn notify_sessions_ended(
+    pool: &sqlx::PgPool,
+    organization_id: Uuid,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "select pg_notify('sync_progress', $1)",
+        format!("{organization_id}:sessions")
+    )
+    .execute(pool)
+    .await
+    .or_internal("announcing ended sessions")?;
+    Ok(())
 }
 
 fn set_cookie(req: &Request, value: &str) -> Result<(), AppError> {

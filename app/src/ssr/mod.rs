@@ -17,7 +17,11 @@ use sqlx::PgPool;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    /// Set the `Secure` flag on cookies (when served over https).
+    /// `ROSTER_PUBLIC_URL` without a trailing slash: its origin is the only one whose
+    /// requests may change anything, and the only one redirects go to.
+    pub public_url: String,
+    /// Set the `Secure` flag on cookies (when served over https); the session cookie is then
+    /// `__Host-roster_session`.
     pub secure_cookies: bool,
     /// How long a sign-in lasts.
     pub session_ttl: chrono::Duration,
@@ -56,6 +60,7 @@ pub const MICROSOFT_CALLBACK_PATH: &str = "/oauth/microsoft/callback";
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
+            .field("public_url", &self.public_url)
             .field("secure_cookies", &self.secure_cookies)
             .field("session_ttl", &self.session_ttl)
             .field("microsoft", &self.microsoft)

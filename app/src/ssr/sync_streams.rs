@@ -1,7 +1,10 @@
 //! Two plain axum routes of a domain's syncs, next to the server functions:
 //! - `GET /domains/{domain}/sync/events`: the latest run as Server-Sent Events, pushed when the
 //!   engine notifies `sync_progress` (coalesced to at most five a second), so the Office 365
-//!   Sync page shows a run live without polling;
+//!   Sync page shows a run live without polling. It lasts as long as its session: the session
+//!   is checked again before each event, when a session of the organization ends (sign-out,
+//!   an admin removed: `auth::notify_sessions_ended`) and every `SESSION_RECHECK`, and the
+//!   stream ends once it is gone or expired;
 //! - `GET /domains/{domain}/sync/runs/{run}/changes.csv`: every change of a run, streamed a
 //!   page at a time whatever its size.
 
@@ -39,12 +42,17 @@ pub async fn events(state: AppState, Path(domain_id): Path<Uuid>, headers: Heade
     if let Err(e) = load_domain(&state.pool, org, domain_id).await {
         return refused(&e);
     }
-    Sse::new(progress_stream(state, org, domain_id))
+    Sse::new(progress_stream(req, org, domain_id))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
 
+/// How often a quiet stream checks that its session still stands.
+pub const SESSION_RECHECK: Duration = Duration::from_secs(30);
+
 struct Watch {
+    /// The request that opened the stream: its session cookie.
+    req: Request,
     state: AppState,
     receiver: tokio::sync::broadcast::Receiver<String>,
     stopping: tokio::sync::watch::Receiver<bool>,
@@ -53,13 +61,15 @@ struct Watch {
 }
 
 /// The latest run now, then again after each notification of the organization that changed
-/// it; ends when the server shuts down.
+/// it; ends when the server shuts down or the session ends.
 fn progress_stream(
-    state: AppState,
+    req: Request,
     org: Uuid,
     domain_id: Uuid,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    let state = req.state.clone();
     let watch = Watch {
+        req,
         receiver: state.progress.subscribe(),
         stopping: state.stopping.clone(),
         state,
@@ -75,6 +85,10 @@ fn progress_stream(
                     wait_for_news(&mut w, &prefix).await?;
                 }
                 w.first = false;
+                if let Err(error) = require_admin(&w.req).await {
+                    tracing::debug!(%domain_id, ?error, "the session of a progress stream ended");
+                    return None;
+                }
                 let latest = match latest_run(&w.state.pool, org, domain_id).await {
                     Ok(latest) => latest,
                     // Already logged; the browser reconnects and tries again.
@@ -103,6 +117,8 @@ async fn wait_for_news(w: &mut Watch, prefix: &str) -> Option<()> {
                 Err(RecvError::Closed) => return None,
             },
             _ = w.stopping.wait_for(|stop| *stop) => return None,
+            // Time to check the session again (it may have expired).
+            () = tokio::time::sleep(SESSION_RECHECK) => return Some(()),
         }
     }
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -94,6 +94,11 @@ async fn secure_cookies_over_https(pool: PgPool) {
     .await;
     let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(
+        cookie.starts_with("__Host-roster_session=") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain="), "{cookie}");
 }
 
 #[sqlx::test(migrations = "../migrations")]

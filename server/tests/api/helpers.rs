@@ -169,6 +169,8 @@ pub async fn spawn_app_with_dns(
             let progress = roster_server::progress::channel();
             let state = AppState {
                 pool: server_pool.clone(),
+                // What the test clients use, so their requests are same-origin.
+                public_url: format!("http://{local}"),
                 secure_cookies,
                 session_ttl: chrono::Duration::hours(1),
                 microsoft: microsoft.clone(),

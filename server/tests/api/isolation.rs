@@ -67,6 +67,12 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
     .await
     .unwrap();
     let run = run.to_string();
+    let a_admin: uuid::Uuid =
+        sqlx::query_scalar!("select id from admins where email = $1", a.email)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let a_admin = a_admin.to_string();
 
     // Valid arguments for every function that takes an organization's ids: all of them A's.
     let scoped: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -183,6 +189,7 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
                 ("page", "1"),
             ],
         ),
+        ("remove_admin", vec![("admin_id", &a_admin)]),
     ];
     // Functions that only ever touch the caller's own organization; checked further down.
     let own: Vec<(&str, Vec<(&str, &str)>)> = vec![

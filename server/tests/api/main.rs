@@ -11,6 +11,7 @@ mod no_js_forms;
 mod operator;
 mod ownership;
 mod pages;
+mod security;
 mod settings;
 mod sync_engine;
 mod sync_runs;

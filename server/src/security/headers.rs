@@ -1,0 +1,151 @@
+//! The security headers of every response:
+//! - `Content-Security-Policy`: a page's carries the nonce Leptos put on its hydration scripts
+//!   (set while the page renders, `set_page_policy`); every other response gets the same policy
+//!   without a nonce, so it runs no inline script at all. Both forbid framing
+//!   (`frame-ancestors 'none'`) and let forms post only to Roster itself and to the Microsoft
+//!   sign-in that grant-consent redirects to (Chromium applies `form-action` to the redirects
+//!   after a form post, which is how the consent flow leaves Roster without JavaScript);
+//! - `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin`;
+//! - `Strict-Transport-Security` when `ROSTER_PUBLIC_URL` is https;
+//! - `Cache-Control: no-store` on everything but the static files under `/pkg/`: pages and
+//!   answers show an organization's data and must not stay in a shared browser's cache.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS,
+};
+use http::HeaderValue;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Where the static site (WASM, JS, CSS) is served; the only responses that may be cached.
+pub const STATIC_PREFIX: &str = "/pkg/";
+
+/// The Content-Security-Policy of this installation.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Origins forms may post to besides Roster (the Microsoft sign-in's).
+    form_action: String,
+    /// Send HSTS (served over https).
+    https: bool,
+}
+
+impl Policy {
+    /// `consent_origin`: the origin of `ROSTER_MS_LOGIN_URL`, when Microsoft 365 is set up.
+    pub fn new(https: bool, consent_origin: Option<&str>) -> Policy {
+        let mut form_action = "'self'".to_owned();
+        if let Some(origin) = consent_origin {
+            form_action.push(' ');
+            form_action.push_str(origin);
+        }
+        Policy { form_action, https }
+    }
+
+    /// The origin of a URL (`scheme://host[:port]`), for `Policy::new`.
+    pub fn origin_of(url: &str) -> Option<String> {
+        let url = url::Url::parse(url).ok()?;
+        Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+    }
+
+    fn with_scripts(&self, scripts: &str) -> String {
+        format!(
+            "default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+             form-action {}",
+            self.form_action
+        )
+    }
+
+    /// A page's policy: its own scripts by nonce, the site's scripts, and compiling the WASM.
+    pub fn page(&self, nonce: &str) -> String {
+        self.with_scripts(&format!("'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"))
+    }
+
+    /// Every other response's: no inline script.
+    pub fn fallback(&self) -> String {
+        self.with_scripts("'self' 'wasm-unsafe-eval'")
+    }
+}
+
+/// Puts the page's policy, with the nonce Leptos renders into its scripts, on the response.
+/// Called in the Leptos route handler's context, after leptos_axum provided the nonce.
+pub fn set_page_policy(policy: &Policy) {
+    use leptos::prelude::use_context;
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    match HeaderValue::from_str(&policy.page(&nonce)) {
+        Ok(value) => response.insert_header(CONTENT_SECURITY_POLICY, value),
+        Err(error) => tracing::error!(%error, "the Content-Security-Policy is not a valid header"),
+    }
+}
+
+/// The headers above, layered over the whole router.
+pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, policy: &Policy) -> Router<S> {
+    let fallback = HeaderValue::from_str(&policy.fallback()).ok();
+    let hsts = policy
+        .https
+        .then(|| HeaderValue::from_static("max-age=31536000"));
+    router
+        .layer(axum::middleware::from_fn(no_store_outside_static))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CONTENT_SECURITY_POLICY,
+            move |_: &Response| fallback.clone(),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            STRICT_TRANSPORT_SECURITY,
+            move |_: &Response| hsts.clone(),
+        ))
+}
+
+/// `Cache-Control: no-store` unless the response is a static file or chose its own.
+async fn no_store_outside_static(request: Request, next: Next) -> Response {
+    let static_file = request.uri().path().starts_with(STATIC_PREFIX);
+    let mut response = next.run(request).await;
+    if !static_file {
+        response
+            .headers_mut()
+            .entry(CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_allows_its_nonce_and_the_consent_redirect() {
+        let policy = Policy::new(
+            true,
+            Policy::origin_of("https://login.microsoftonline.com/").as_deref(),
+        );
+        let page = policy.page("abc123");
+        assert!(page.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
+        assert!(page.contains("frame-ancestors 'none'"));
+        assert!(page.contains("form-action 'self' https://login.microsoftonline.com"));
+        assert!(!policy.fallback().contains("nonce"));
+    }
+
+    #[test]
+    fn without_microsoft_forms_post_only_to_roster() {
+        assert!(Policy::new(false, None)
+            .fallback()
+            .ends_with("form-action 'self'"));
+    }
+}
