@@ -83,6 +83,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
         syncs: std::sync::Arc::new(roster_server::worker::Queue { pool: pool.clone() }),
         progress: roster_server::progress::channel(),
         stopping: tokio::sync::watch::channel(false).1,
+        limits: app::ssr::limits::Limits::default(),
     };
     let options = leptos::config::LeptosOptions::builder()
         .output_name("roster")

@@ -2,8 +2,11 @@
 //! Every variable is documented in README.md.
 
 use anyhow::{Context, Result};
+use app::ssr::limits::{Limits, DEFAULT_SIGN_INS_PER_MINUTE};
 use roster_core::microsoft::{ClientSecret, MicrosoftConfig};
 use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 #[derive(Clone)]
 pub struct Config {
@@ -19,6 +22,9 @@ pub struct Config {
     pub microsoft: Option<MicrosoftConfig>,
     /// `ROSTER_SYNC_CONCURRENCY`: how many sync runs this instance works on at once (default 2).
     pub sync_concurrency: usize,
+    /// `ROSTER_MAX_CONCURRENT_HASHES` (default: the number of CPUs), `ROSTER_LOGIN_RATE_PER_MINUTE`
+    /// (default 120) and `ROSTER_TRUSTED_PROXY` (default none).
+    pub limits: Limits,
 }
 
 impl Config {
@@ -39,6 +45,7 @@ impl Config {
             db_max_connections,
             microsoft: microsoft_from_env()?,
             sync_concurrency: parse_var("ROSTER_SYNC_CONCURRENCY", 2)?,
+            limits: limits_from_env()?,
         })
     }
 
@@ -80,6 +87,36 @@ fn microsoft_from_env() -> Result<Option<MicrosoftConfig>> {
     Ok(Some(config))
 }
 
+fn limits_from_env() -> Result<Limits> {
+    let hashes: usize = parse_var(
+        "ROSTER_MAX_CONCURRENT_HASHES",
+        Limits::default_concurrent_hashes(),
+    )?;
+    if hashes == 0 {
+        anyhow::bail!("ROSTER_MAX_CONCURRENT_HASHES must be at least 1");
+    }
+    let per_minute: u32 = parse_var("ROSTER_LOGIN_RATE_PER_MINUTE", DEFAULT_SIGN_INS_PER_MINUTE)?;
+    let per_minute =
+        NonZeroU32::new(per_minute).context("ROSTER_LOGIN_RATE_PER_MINUTE must be at least 1")?;
+    let trusted_proxies =
+        parse_trusted_proxies(&std::env::var("ROSTER_TRUSTED_PROXY").unwrap_or_default())?;
+    Ok(Limits::new(hashes, per_minute, trusted_proxies))
+}
+
+/// `ROSTER_TRUSTED_PROXY`: IP addresses separated by commas (blank: none).
+fn parse_trusted_proxies(value: &str) -> Result<Vec<IpAddr>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse().map_err(|_| {
+                anyhow::anyhow!("ROSTER_TRUSTED_PROXY must be IP addresses separated by commas (the reverse proxy's address as Roster sees it, e.g. 127.0.0.1), got {v:?}")
+            })
+        })
+        .collect()
+}
+
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
     match std::env::var(name) {
         Ok(v) => v
@@ -97,6 +134,27 @@ impl fmt::Debug for Config {
             .field("session_hours", &self.session_hours)
             .field("db_max_connections", &self.db_max_connections)
             .field("microsoft", &self.microsoft)
+            .field("limits", &self.limits)
             .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies() {
+        assert!(parse_trusted_proxies("").unwrap().is_empty());
+        assert_eq!(
+            parse_trusted_proxies(" 10.0.0.1, ::1 ").unwrap(),
+            vec![
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse::<IpAddr>().unwrap()
+            ]
+        );
+        let err = parse_trusted_proxies("10.0.0.0/8").unwrap_err().to_string();
+        assert!(err.contains("ROSTER_TRUSTED_PROXY"), "{err}");
     }
 }

@@ -2,6 +2,7 @@
 //! Leptos routes and server functions, graceful shutdown, and the operator commands.
 
 pub mod config;
+pub mod limits;
 pub mod operator;
 pub mod progress;
 pub mod startup;

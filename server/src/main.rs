@@ -116,6 +116,7 @@ async fn main() -> Result<()> {
                 syncs: std::sync::Arc::new(worker::Queue { pool: pool.clone() }),
                 progress: progress.clone(),
                 stopping: stop_rx.clone(),
+                limits: config.limits.clone(),
             };
             let router = startup::router(state, leptos_options);
             let listener = tokio::net::TcpListener::bind(addr)

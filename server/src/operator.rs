@@ -19,7 +19,8 @@ pub async fn create_organization(
     admin_email: &EmailAddress,
     password: &NewPassword,
 ) -> Result<CreatedOrganization> {
-    let hash = app::ssr::auth::hash_password(password.expose().to_owned())
+    let limits = app::ssr::limits::Limits::default();
+    let hash = app::ssr::auth::hash_password(&limits, password.expose().to_owned())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tx = pool.begin().await?;

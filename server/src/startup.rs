@@ -11,6 +11,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -38,6 +39,7 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
 /// The whole HTTP app: pages, server functions, static files.
 pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
+    let limits = state.limits.clone();
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
@@ -54,7 +56,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         let state = state.clone();
         move |path, headers| app::ssr::sync_streams::changes_csv(state.clone(), path, headers)
     };
-    Router::new()
+    let app = Router::new()
         .route(MICROSOFT_CALLBACK_PATH, axum::routing::get(callback))
         .route(sync_streams::EVENTS_PATH, axum::routing::get(events))
         .route(
@@ -65,7 +67,8 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler(shell));
+    crate::limits::apply(app, &limits)
         .layer(TraceLayer::new_for_http())
         // No request may hold a connection forever, least of all during shutdown.
         .layer(TimeoutLayer::with_status_code(
@@ -81,10 +84,14 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    // With the peer's address, for the per-client sign-in limit.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")
 }
 
 /// Completes on Ctrl-C or SIGTERM.

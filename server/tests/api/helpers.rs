@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use app::error::AppError;
+use app::ssr::limits::Limits;
 use app::ssr::AppState;
 use leptos::config::LeptosOptions;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -80,6 +81,24 @@ pub async fn spawn_app_configured(
     microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
     with_worker: bool,
 ) -> TestApp {
+    spawn_app_with_limits(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        Limits::default(),
+    )
+    .await
+}
+
+/// The app with the given abuse limits (the others use production's defaults).
+pub async fn spawn_app_with_limits(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
+    limits: Limits,
+) -> TestApp {
     // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
     worker::setup(&pool).await.unwrap();
     // `ROSTER_TEST_LOG=debug cargo test …` shows the servers' logs.
@@ -133,6 +152,7 @@ pub async fn spawn_app_configured(
                 }),
                 progress: progress.clone(),
                 stopping,
+                limits,
             };
             // The real worker and progress listener, as in production.
             let engine = worker::Engine {
