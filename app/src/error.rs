@@ -36,6 +36,9 @@ pub enum AppError {
     /// Too many failed sign-ins for this email. HTTP 429.
     #[error("Too many failed sign-in attempts. Please wait {minutes} minute(s) and try again.")]
     LockedOut { minutes: i64 },
+    /// Too many sign-in requests from one client address, whatever the email. HTTP 429.
+    #[error("Too many sign-in attempts from your network. Please wait {seconds} second(s) and try again.")]
+    RateLimited { seconds: u64 },
     /// The input was refused; nothing was changed. HTTP 422.
     #[error("{}", first_message(.0))]
     Invalid(Vec<FieldError>),
@@ -121,7 +124,7 @@ impl AppError {
         match self {
             Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::LockedOut { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Directory { .. } => StatusCode::BAD_GATEWAY,

@@ -41,8 +41,8 @@ pub use inbound::{
 pub use limits::{LimitError, LimitKind, OperationLimit, OperationsLimits, MAX_OPERATION_LIMIT};
 pub use names::{
     DisplayName, DisplayNameError, NewPassword, OrganizationName, OrganizationNameError,
-    PasswordError, MAX_DISPLAY_NAME_LENGTH, MAX_ORGANIZATION_NAME_LENGTH, MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
+    PasswordError, MAX_DISPLAY_NAME_LENGTH, MAX_ORGANIZATION_NAME_LENGTH, MAX_PASSWORD_BYTES,
+    MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH,
 };
 pub use recipients::{NotificationRecipients, RecipientsError, MAX_NOTIFICATION_RECIPIENTS};
 pub use schedule::{ScheduleError, SyncSchedule};

@@ -15,6 +15,9 @@ pub const MAX_DISPLAY_NAME_LENGTH: usize = 256;
 pub const MIN_PASSWORD_LENGTH: usize = 12;
 /// Longest new password, in characters.
 pub const MAX_PASSWORD_LENGTH: usize = 128;
+/// Longest password in bytes (UTF-8): 128 characters of at most 4 bytes each. No password
+/// Roster accepted can be longer, so sign-in refuses anything longer before hashing it.
+pub const MAX_PASSWORD_BYTES: usize = MAX_PASSWORD_LENGTH * 4;
 
 /// Why an organization name was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
@@ -98,6 +101,9 @@ pub struct NewPassword(String);
 
 impl NewPassword {
     pub fn parse(input: &str) -> Result<NewPassword, PasswordError> {
+        if input.len() > MAX_PASSWORD_BYTES {
+            return Err(PasswordError::TooLong);
+        }
         let length = input.chars().count();
         if length < MIN_PASSWORD_LENGTH {
             return Err(PasswordError::TooShort);
@@ -109,6 +115,12 @@ impl NewPassword {
             return Err(PasswordError::OnlyWhitespace);
         }
         Ok(NewPassword(input.to_owned()))
+    }
+
+    /// Whether a password typed at sign-in could be one Roster accepted (not empty, at most
+    /// [`MAX_PASSWORD_BYTES`]); anything else is wrong without hashing it.
+    pub fn could_match(typed: &str) -> bool {
+        !typed.is_empty() && typed.len() <= MAX_PASSWORD_BYTES
     }
 
     /// The password text, for hashing only.
@@ -208,6 +220,17 @@ mod tests {
         assert_eq!(
             NewPassword::parse(&" ".repeat(12)),
             Err(PasswordError::OnlyWhitespace)
+        );
+        // The longest password in the widest characters still fits sign-in's byte limit.
+        let widest = "😀".repeat(MAX_PASSWORD_LENGTH);
+        assert_eq!(widest.len(), MAX_PASSWORD_BYTES);
+        assert!(NewPassword::parse(&widest).is_ok());
+        assert!(NewPassword::could_match(&widest));
+        assert!(!NewPassword::could_match(&format!("{widest}x")));
+        assert!(!NewPassword::could_match(""));
+        assert_eq!(
+            NewPassword::parse(&"x".repeat(1_000_000)),
+            Err(PasswordError::TooLong)
         );
         // Not trimmed: surrounding spaces are part of the password.
         assert_eq!(

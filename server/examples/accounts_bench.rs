@@ -85,6 +85,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
         progress: roster_server::progress::channel(),
         dns: Default::default(),
         stopping: tokio::sync::watch::channel(false).1,
+        limits: app::ssr::limits::Limits::default(),
     };
     let options = leptos::config::LeptosOptions::builder()
         .output_name("roster")

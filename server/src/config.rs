@@ -2,9 +2,12 @@
 //! Every variable is documented in README.md.
 
 use anyhow::{Context, Result};
+use app::ssr::limits::{Limits, DEFAULT_SIGN_INS_PER_MINUTE};
 use roster_core::microsoft::{ClientSecret, MicrosoftConfig};
 use roster_core::ownership::dns::DnsSettings;
 use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 #[derive(Clone)]
 pub struct Config {
@@ -26,6 +29,9 @@ pub struct Config {
     /// `ROSTER_DNS_SERVER`: where domain-ownership TXT lookups go (default: the system's
     /// resolvers, from /etc/resolv.conf).
     pub dns: DnsSettings,
+    /// `ROSTER_MAX_CONCURRENT_HASHES` (default: the number of CPUs), `ROSTER_LOGIN_RATE_PER_MINUTE`
+    /// (default 120) and `ROSTER_TRUSTED_PROXY` (default none).
+    pub limits: Limits,
 }
 
 impl Config {
@@ -53,6 +59,7 @@ impl Config {
             sync_concurrency: parse_var("ROSTER_SYNC_CONCURRENCY", 2)?,
             retention_days: retention_days(std::env::var("ROSTER_RETENTION_DAYS").ok().as_deref())?,
             dns: dns_from_env()?,
+            limits: limits_from_env()?,
         })
     }
 
@@ -120,6 +127,36 @@ fn dns_from_env() -> Result<DnsSettings> {
     }
 }
 
+fn limits_from_env() -> Result<Limits> {
+    let hashes: usize = parse_var(
+        "ROSTER_MAX_CONCURRENT_HASHES",
+        Limits::default_concurrent_hashes(),
+    )?;
+    if hashes == 0 {
+        anyhow::bail!("ROSTER_MAX_CONCURRENT_HASHES must be at least 1");
+    }
+    let per_minute: u32 = parse_var("ROSTER_LOGIN_RATE_PER_MINUTE", DEFAULT_SIGN_INS_PER_MINUTE)?;
+    let per_minute =
+        NonZeroU32::new(per_minute).context("ROSTER_LOGIN_RATE_PER_MINUTE must be at least 1")?;
+    let trusted_proxies =
+        parse_trusted_proxies(&std::env::var("ROSTER_TRUSTED_PROXY").unwrap_or_default())?;
+    Ok(Limits::new(hashes, per_minute, trusted_proxies))
+}
+
+/// `ROSTER_TRUSTED_PROXY`: IP addresses separated by commas (blank: none).
+fn parse_trusted_proxies(value: &str) -> Result<Vec<IpAddr>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse().map_err(|_| {
+                anyhow::anyhow!("ROSTER_TRUSTED_PROXY must be IP addresses separated by commas (the reverse proxy's address as Roster sees it, e.g. 127.0.0.1), got {v:?}")
+            })
+        })
+        .collect()
+}
+
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
     match std::env::var(name) {
         Ok(v) => v
@@ -140,6 +177,7 @@ impl fmt::Debug for Config {
             .field("sync_concurrency", &self.sync_concurrency)
             .field("retention_days", &self.retention_days)
             .field("dns", &self.dns)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -164,5 +202,19 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn trusted_proxies() {
+        assert!(parse_trusted_proxies("").unwrap().is_empty());
+        assert_eq!(
+            parse_trusted_proxies(" 10.0.0.1, ::1 ").unwrap(),
+            vec![
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse::<IpAddr>().unwrap()
+            ]
+        );
+        let err = parse_trusted_proxies("10.0.0.0/8").unwrap_err().to_string();
+        assert!(err.contains("ROSTER_TRUSTED_PROXY"), "{err}");
     }
 }

@@ -3,6 +3,7 @@
 
 #![recursion_limit = "256"]
 pub mod config;
+pub mod limits;
 pub mod operator;
 pub mod progress;
 pub mod security;

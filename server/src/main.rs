@@ -136,6 +136,7 @@ async fn main() -> Result<()> {
                 progress: progress.clone(),
                 dns: config.dns,
                 stopping: stop_rx.clone(),
+                limits: config.limits.clone(),
             };
             let router = startup::router(state, leptos_options);
             let listener = tokio::net::TcpListener::bind(addr)

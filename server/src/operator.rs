@@ -20,7 +20,8 @@ pub async fn create_organization(
     admin_email: &EmailAddress,
     password: &NewPassword,
 ) -> Result<CreatedOrganization> {
-    let hash = app::ssr::auth::hash_password(password.expose().to_owned())
+    let limits = app::ssr::limits::Limits::default();
+    let hash = app::ssr::auth::hash_password(&limits, password.expose().to_owned())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tx = pool.begin().await?;
@@ -112,20 +113,10 @@ pub async fn reset_password(
     .await
     .context("ending the admin's sessions")?
     .rows_affected();
-    sqlx::query!(
-        "delete from login_lockouts where email = $1",
-        email.as_str()
-    )
-    .execute(&mut *tx)
-    .await
-    .context("lifting the sign-in lock-out")?;
-    sqlx::query!(
-        "delete from login_failures where email = $1",
-        email.as_str()
-    )
-    .execute(&mut *tx)
-    .await
-    .context("forgetting failed sign-ins")?;
+    sqlx::query!("delete from login_attempts where email = $1", email.as_str())
+        .execute(&mut *tx)
+        .await
+        .context("lifting the sign-in lock-out")?;
     tx.commit().await?;
     Ok(PasswordReset {
         sessions_ended: ended,

@@ -12,6 +12,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -50,6 +51,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .as_ref()
         .and_then(|ms| headers::Policy::origin_of(&ms.client.config().login_url));
     let policy = headers::Policy::new(state.secure_cookies, consent_origin.as_deref());
+    let limits = state.limits.clone();
     let context = {
         let state = state.clone();
         let policy = policy.clone();
@@ -93,6 +95,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
             public,
             origin::refuse_cross_site,
         ));
+    let router = crate::limits::apply(router, &limits);
     headers::apply(router, &policy)
         .layer(TraceLayer::new_for_http())
         // No request may hold a connection forever, least of all during shutdown.
@@ -109,10 +112,14 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    // With the peer's address, for the per-client sign-in limit.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")
 }
 
 /// Completes on Ctrl-C or SIGTERM.

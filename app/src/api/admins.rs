@@ -22,12 +22,19 @@ pub async fn list_admins() -> Result<Vec<AdminRow>, AppError> {
     .await
 }
 
+/// What adding an admin answers for an email already used by an admin of another
+/// organization (admin emails are unique across Roster, since sign-in starts from the email
+/// alone). It names no organization and does not say the address exists: it can't be added,
+/// for whatever reason, and that is all this organization learns.
+pub const EMAIL_NOT_AVAILABLE: &str =
+    "This email address can't be used for a new admin. Ask them for another address.";
+
 /// Adds another admin to the signed-in admin's own organization.
 #[server(endpoint = "add_admin")]
 pub async fn add_admin(email: String, password: String) -> Result<AdminRow, AppError> {
     use crate::error::FieldError;
     use crate::ssr::{
-        auth::hash_password, auth::require_admin, db::map_db_error, respond::respond,
+        auth::hash_password, auth::require_admin, db::map_db_error, respond::respond, OrInternal,
     };
     use roster_core::{EmailAddress, NewPassword};
     respond(|req| async move {
@@ -42,7 +49,26 @@ pub async fn add_admin(email: String, password: String) -> Result<AdminRow, AppE
         let (Some(email), Some(password)) = (email, password) else {
             return Err(AppError::Invalid(errors));
         };
-        let hash = hash_password(password.expose().to_owned()).await?;
+        // Our own admins are listed on the page anyway; anyone else's are not our business.
+        let ours = sqlx::query_scalar!(
+            r#"select organization_id = $1 as "ours!" from admins where email = $2"#,
+            admin.organization_id,
+            email.as_str()
+        )
+        .fetch_optional(&req.state.pool)
+        .await
+        .or_internal("checking whether an email is an admin already")?;
+        match ours {
+            Some(true) => {
+                return Err(AppError::invalid(
+                    "email",
+                    "This person is already an admin of your organization.",
+                ))
+            }
+            Some(false) => return Err(AppError::invalid("email", EMAIL_NOT_AVAILABLE)),
+            None => {}
+        }
+        let hash = hash_password(&req.state.limits, password.expose().to_owned()).await?;
         let row = sqlx::query_as!(
             AdminRow,
             r#"insert into admins (organization_id, email, password_hash, created_by)
@@ -55,13 +81,8 @@ pub async fn add_admin(email: String, password: String) -> Result<AdminRow, AppE
         )
         .fetch_one(&req.state.pool)
         .await
-        .map_err(|e| {
-            map_db_error(
-                e,
-                "adding an admin",
-                &[("admins_email_key", "email", "An admin with this email already exists.")],
-            )
-        })?;
+        // Taken in the meantime, by whoever: the same neutral answer.
+        .map_err(|e| map_db_error(e, "adding an admin", &[("admins_email_key", "email", EMAIL_NOT_AVAILABLE)]))?;
         tracing::info!(organization_id = %admin.organization_id, new_admin_id = %row.id, "admin added");
         Ok(row)
     })

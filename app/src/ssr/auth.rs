@@ -6,7 +6,7 @@
 //! `__Host-` cookie without `Secure`, so on the plain-http local default it is
 //! `roster_session`. Only the configured name is ever read.
 
-use super::{internal, OrInternal, Request};
+use super::{internal, limits::Limits, OrInternal, Request};
 use crate::error::AppError;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
@@ -180,36 +180,44 @@ fn set_cookie(req: &Request, value: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Hashes a password with argon2id (the crate's default), off the async threads.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
-    })
-    .await
-    .or_internal("hashing a password")?
-    .or_internal("hashing a password")
+/// Hashes a password with argon2id (the crate's default), off the async threads and within
+/// the instance's limit of concurrent hashes.
+pub async fn hash_password(limits: &Limits, password: String) -> Result<String, AppError> {
+    limits
+        .hashing(move || hash_now(&password))
+        .await?
+        .or_internal("hashing a password")
 }
 
-/// Checks a password against a stored hash, off the async threads. With no stored hash (an
-/// unknown email) it still does the same work, so timing does not tell the two apart.
-pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let parsed = PasswordHash::new(&hash)
-            .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok::<bool, anyhow::Error>(known && ok)
-    })
-    .await
-    .or_internal("verifying a password")?
-    .or_internal("verifying a password")
+fn hash_now(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+}
+
+/// Checks a password against a stored hash, off the async threads and within the instance's
+/// limit of concurrent hashes. With no stored hash (an unknown email) it still does the same
+/// work, so timing does not tell the two apart.
+pub async fn verify_password(
+    limits: &Limits,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, AppError> {
+    limits
+        .hashing(move || {
+            let known = stored.is_some();
+            let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
+            let parsed = PasswordHash::new(&hash)
+                .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
+            let ok = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok::<bool, anyhow::Error>(known && ok)
+        })
+        .await?
+        .or_internal("verifying a password")
 }
 
 fn dummy_hash() -> &'static str {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod db;
 pub mod jobs;
+pub mod limits;
 pub mod microsoft_consent;
 pub mod respond;
 pub mod root;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub dns: roster_core::ownership::dns::DnsSettings,
     /// Becomes `true` when the server is shutting down: long-lived streams end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Concurrent password hashes and the per-client sign-in rate.
+    pub limits: limits::Limits,
 }
 
 /// Roster's Microsoft 365 app registration and where Microsoft sends admins back to.

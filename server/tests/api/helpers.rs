@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use app::error::AppError;
+use app::ssr::limits::Limits;
 use app::ssr::AppState;
 use leptos::config::LeptosOptions;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -84,12 +85,13 @@ pub async fn spawn_app_configured(
     microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
     with_worker: bool,
 ) -> TestApp {
-    spawn_app_with_dns(
+    spawn_app_full(
         pool,
         secure_cookies,
         microsoft,
         with_worker,
         Default::default(),
+        Limits::default(),
     )
     .await
 }
@@ -106,23 +108,44 @@ pub async fn spawn_app_with_emulator_dns(
                 .expect("the emulator serves DNS (EmulatorConfig::with_dns)"),
         ),
     };
-    spawn_app_with_dns(
+    spawn_app_full(
         pool,
         false,
         Some(microsoft_config(emu.base_url())),
         true,
         dns,
+        Limits::default(),
     )
     .await
 }
 
-/// Everything configurable, ROSTER_DNS_SERVER included.
-pub async fn spawn_app_with_dns(
+/// The app with the given abuse limits (the others use production's defaults).
+pub async fn spawn_app_with_limits(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
+    limits: Limits,
+) -> TestApp {
+    spawn_app_full(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        Default::default(),
+        limits,
+    )
+    .await
+}
+
+/// Everything configurable: ROSTER_DNS_SERVER and the abuse limits included.
+pub async fn spawn_app_full(
     pool: PgPool,
     secure_cookies: bool,
     microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
     with_worker: bool,
     dns: roster_core::ownership::dns::DnsSettings,
+    limits: Limits,
 ) -> TestApp {
     // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
     worker::setup(&pool).await.unwrap();
@@ -180,6 +203,7 @@ pub async fn spawn_app_with_dns(
                 progress: progress.clone(),
                 dns,
                 stopping,
+                limits,
             };
             // The real worker and progress listener, as in production.
             let engine = worker::Engine {

@@ -1,6 +1,7 @@
 //! Black-box tests of the server functions: each test gets a fresh database (`#[sqlx::test]`)
 //! and its own running server on a random port, and talks to it over HTTP like the browser.
 
+mod abuse;
 mod accounts;
 mod auth;
 mod domains;

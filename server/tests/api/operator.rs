@@ -15,7 +15,7 @@ async fn reset_password_sets_a_new_one_ends_sessions_and_lifts_the_lock_out(pool
     assert_eq!(admin.raw("me", &[]).await.status(), StatusCode::OK);
     // Someone has been guessing: the email is locked out.
     sqlx::query!(
-        "insert into login_lockouts (email, locked_until) values ($1, now() + interval '1 hour')",
+        "insert into login_attempts (email, attempts, expires_at) values ($1, 1000, now() + interval '1 hour')",
         admin.email
     )
     .execute(&pool)
