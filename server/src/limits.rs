@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -118,7 +118,7 @@ async fn limit_sign_ins(State(rate): State<Arc<SignInRate>>, req: Request, next:
     };
     let client = client_key(peer.0.ip(), req.headers(), &rate.trusted_proxies);
     if let Err(not_until) = rate.limiter.check_key(&client) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let wait = not_until.wait_time_from(rate.limiter.clock().now());
         let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         tracing::warn!(%client, seconds, "sign-in rate limit reached");
         let mut response = refusal(
