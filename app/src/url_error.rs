@@ -12,6 +12,8 @@ pub const FIELD_REFUSED: &str = "This value was not accepted. Check it and try a
 /// What a refusal of the current state says without JavaScript.
 pub const CONFLICT_TEXT: &str =
     "This can't be done right now. Reload the page to see the current state.";
+/// What a refusal for unproven ownership says without JavaScript.
+pub const OWNERSHIP_TEXT: &str = "This domain's ownership is not verified yet. Add the TXT record shown on its Inbound Servers page and choose Verify ownership.";
 /// What a directory error says without JavaScript; Microsoft's code follows it.
 pub const DIRECTORY_TEXT: &str = "Microsoft 365 refused the request.";
 
@@ -22,6 +24,8 @@ pub fn encode(err: &AppError) -> String {
         AppError::NotFound => "not_found".to_owned(),
         AppError::BadCredentials => "bad_credentials".to_owned(),
         AppError::LockedOut { minutes } => format!("locked_out.{minutes}"),
+        AppError::RateLimited { seconds } => format!("rate_limited.{seconds}"),
+        AppError::OwnershipNotVerified(_) => "ownership_not_verified".to_owned(),
         AppError::Invalid(fields) => {
             let mut code = "invalid".to_owned();
             for field in fields.iter().filter(|f| is_identifier(&f.field)) {
@@ -60,6 +64,10 @@ pub fn decode(code: &str) -> Option<AppError> {
         ("locked_out", [minutes]) => AppError::LockedOut {
             minutes: minutes.parse().ok().filter(|m| (1..=24 * 60).contains(m))?,
         },
+        ("rate_limited", [seconds]) => AppError::RateLimited {
+            seconds: seconds.parse().ok().filter(|s| (1..=3600).contains(s))?,
+        },
+        ("ownership_not_verified", []) => AppError::OwnershipNotVerified(OWNERSHIP_TEXT.to_owned()),
         ("invalid", fields) => {
             if !fields.iter().all(|f| is_identifier(f) || f.is_empty()) || fields.len() > 20 {
                 return None;
@@ -123,6 +131,8 @@ mod tests {
             AppError::NotFound,
             AppError::BadCredentials,
             AppError::LockedOut { minutes: 15 },
+            AppError::RateLimited { seconds: 30 },
+            AppError::OwnershipNotVerified(OWNERSHIP_TEXT.to_owned()),
             AppError::MicrosoftNotConfigured,
             AppError::NotConnected,
             AppError::Internal {

@@ -91,7 +91,8 @@ pub async fn reset_password(
     email: &EmailAddress,
     password: &NewPassword,
 ) -> Result<PasswordReset> {
-    let hash = app::ssr::auth::hash_password(password.expose().to_owned())
+    let limits = app::ssr::limits::Limits::default();
+    let hash = app::ssr::auth::hash_password(&limits, password.expose().to_owned())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tx = pool.begin().await?;
@@ -113,10 +114,13 @@ pub async fn reset_password(
     .await
     .context("ending the admin's sessions")?
     .rows_affected();
-    sqlx::query!("delete from login_attempts where email = $1", email.as_str())
-        .execute(&mut *tx)
-        .await
-        .context("lifting the sign-in lock-out")?;
+    sqlx::query!(
+        "delete from login_attempts where email = $1",
+        email.as_str()
+    )
+    .execute(&mut *tx)
+    .await
+    .context("lifting the sign-in lock-out")?;
     tx.commit().await?;
     Ok(PasswordReset {
         sessions_ended: ended,
