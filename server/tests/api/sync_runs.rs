@@ -625,17 +625,37 @@ async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_ch
         s.finished(run).await
     };
 
-    // The domain is now connected to another tenant: refused, nothing applied or kept.
+    // The domain moved to another tenant, and the organization connected it there: that tenant
+    // lists the domain (so the run's ownership check passes), but the kept plan was read from
+    // the first tenant: refused, nothing applied or kept.
     let tenant: String = sqlx::query_scalar("select tenant_id from microsoft_connections")
         .fetch_one(&s.app.pool)
         .await
         .unwrap();
-    sqlx::query(
-        "update microsoft_connections set tenant_id = '00000000-0000-4000-8000-000000000001'",
-    )
-    .execute(&s.app.pool)
-    .await
-    .unwrap();
+    let state = s._emu.state();
+    let moved = {
+        let mut dir = state.directory_mut();
+        let first = dir.resolve_mut(&tenant).unwrap();
+        let at = first.domains.iter().position(|d| d.name == DOMAIN).unwrap();
+        first.domains.remove(at)
+    };
+    let other = state
+        .generate_tenant(&roster_m365_emulator::GenerateSpec {
+            users: 2,
+            groups: 0,
+            // Another first domain, so its initial (onmicrosoft) domain differs too.
+            domains: vec!["northwind.example".to_owned(), DOMAIN.to_owned()],
+            seed: 99,
+            consented: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    sqlx::query("update microsoft_connections set tenant_id = $1")
+        .bind(&other)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
     let refused = apply().await;
     assert_eq!(refused.run.status, "failed");
     let error = refused.error.unwrap();
@@ -645,6 +665,12 @@ async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_ch
     );
     assert_eq!(s.accounts().await, 0);
     assert_eq!(s.changes(refused.run.id, "", "").await.total, 0);
+    // Back to the first tenant.
+    {
+        let mut dir = state.directory_mut();
+        dir.remove(&other);
+        dir.resolve_mut(&tenant).unwrap().domains.push(moved);
+    }
     sqlx::query("update microsoft_connections set tenant_id = $1")
         .bind(&tenant)
         .execute(&s.app.pool)
