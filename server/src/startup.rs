@@ -54,11 +54,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     let limits = state.limits.clone();
     let context = {
         let state = state.clone();
-        let policy = policy.clone();
-        move || {
-            provide_context(state.clone());
-            headers::set_page_policy(&policy);
-        }
+        move || provide_context(state.clone())
     };
     let callback = {
         let state = state.clone();

@@ -1,6 +1,6 @@
 //! The security headers of every response:
 //! - `Content-Security-Policy`: a page's carries the nonce Leptos put on its hydration scripts
-//!   (set while the page renders, `set_page_policy`); every other response gets the same policy
+//!   (read from the rendered page, `page_policy`); every other response gets the same policy
 //!   without a nonce, so it runs no inline script at all. Both forbid framing
 //!   (`frame-ancestors 'none'`) and let forms post only to Roster itself and to the Microsoft
 //!   sign-in that grant-consent redirects to (Chromium applies `form-action` to the redirects
@@ -12,7 +12,7 @@
 
 use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
@@ -70,20 +70,67 @@ impl Policy {
     }
 }
 
-/// Puts the page's policy, with the nonce Leptos renders into its scripts, on the response.
-/// Called in the Leptos route handler's context, after leptos_axum provided the nonce.
-pub fn set_page_policy(policy: &Policy) {
-    use leptos::prelude::use_context;
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
+/// The largest page whose policy is read from its body (pages are a few hundred KiB at most).
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Gives an HTML page the policy with the nonce its own scripts carry. The nonce is read from
+/// the rendered page itself, so header and scripts can never disagree: taking it from the
+/// Leptos context while the page rendered left now and then a page with the nonce-less policy,
+/// whose hydration scripts the browser then refused (seen in Playwright, one load in ~20).
+/// Leptos escapes every text and attribute value, so `nonce="…"` can only be its own.
+async fn page_policy(
+    axum::extract::State(policy): axum::extract::State<Policy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "reading a page to give it its Content-Security-Policy");
+            return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
-    match HeaderValue::from_str(&policy.page(&nonce)) {
-        Ok(value) => response.insert_header(CONTENT_SECURITY_POLICY, value),
+    let value = match page_nonce(&bytes) {
+        Some(nonce) => policy.page(nonce),
+        None => policy.fallback(),
+    };
+    match HeaderValue::from_str(&value) {
+        Ok(value) => {
+            parts.headers.insert(CONTENT_SECURITY_POLICY, value);
+        }
         Err(error) => tracing::error!(%error, "the Content-Security-Policy is not a valid header"),
     }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The one nonce of a page's `nonce="…"` attributes; `None` when there is none, or more than one.
+fn page_nonce(html: &[u8]) -> Option<&str> {
+    let html = std::str::from_utf8(html).ok()?;
+    let mut found: Option<&str> = None;
+    for (at, _) in html.match_indices("nonce=\"") {
+        let rest = &html[at + 7..];
+        let value = &rest[..rest.find('"')?];
+        let well_formed = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '='));
+        if !well_formed || found.is_some_and(|f| f != value) {
+            return None;
+        }
+        found = Some(value);
+    }
+    found
 }
 
 /// The headers above, layered over the whole router.
@@ -93,6 +140,10 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, policy: &Polic
         .https
         .then(|| HeaderValue::from_static("max-age=31536000"));
     router
+        .layer(axum::middleware::from_fn_with_state(
+            policy.clone(),
+            page_policy,
+        ))
         .layer(axum::middleware::from_fn(no_store_outside_static))
         .layer(SetResponseHeaderLayer::if_not_present(
             CONTENT_SECURITY_POLICY,
@@ -147,5 +198,17 @@ mod tests {
         assert!(Policy::new(false, None)
             .fallback()
             .ends_with("form-action 'self'"));
+    }
+
+    #[test]
+    fn a_pages_nonce_is_the_one_its_scripts_carry() {
+        let page = br#"<script nonce="AbC-_12"></script><link nonce="AbC-_12">"#;
+        assert_eq!(page_nonce(page), Some("AbC-_12"));
+        assert_eq!(page_nonce(b"<p>no scripts</p>"), None);
+        assert_eq!(
+            page_nonce(br#"<script nonce="a"></script><script nonce="b">"#),
+            None
+        );
+        assert_eq!(page_nonce(br#"<script nonce="a b"></script>"#), None);
     }
 }
