@@ -114,31 +114,7 @@ fn issue(
                 ),
             )
         })?;
-    let secret = basic
-        .as_ref()
-        .map(|(_, s)| s.as_str())
-        // Secrets are compared as sent, spaces included.
-        .or_else(|| {
-            form.get("client_secret")
-                .map(String::as_str)
-                .filter(|s| !s.is_empty())
-        })
-        .ok_or_else(|| {
-            AadError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            )
-        })?;
-    if secret != state.settings.client_secret.expose_secret() {
-        return Err(AadError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            "Invalid client secret is provided.",
-        ));
-    }
+    check_secret(state, &basic, &form)?;
     let scope = field("scope").ok_or_else(|| missing("scope"))?;
     check_scope(scope)?;
     let tenant_id = tenant.id.clone();
@@ -178,6 +154,17 @@ fn client<'a>(
             format!("Application with identifier '{client_id}' was not found in the directory."),
         ));
     }
+    check_secret(state, basic, form)?;
+    Ok(client_id)
+}
+
+/// The client secret of a request (Basic credentials or the form), compared as sent, spaces
+/// included.
+fn check_secret(
+    state: &EmulatorState,
+    basic: &Option<(String, String)>,
+    form: &HashMap<String, String>,
+) -> Result<(), AadError> {
     let secret = basic
         .as_ref()
         .map(|(_, s)| s.as_str())
@@ -202,7 +189,7 @@ fn client<'a>(
             "Invalid client secret is provided.",
         ));
     }
-    Ok(client_id)
+    Ok(())
 }
 
 fn invalid_grant(code: u32, message: &str) -> AadError {

@@ -14,6 +14,7 @@
 
 use anyhow::{Context, Result};
 use sqlx::PgPool;
+use std::future::Future;
 
 /// Rows per delete statement.
 const BATCH: i64 = 5_000;
@@ -29,9 +30,8 @@ pub struct Swept {
 /// Deletes what is older than `days` days (see the module's doc).
 pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
     let days = i32::try_from(days).context("the retention period")?;
-    let mut swept = Swept::default();
-    loop {
-        let n = sqlx::query!(
+    let changes = in_batches(|| async {
+        let deleted = sqlx::query!(
             r#"with doomed as (
                    select c.organization_id, c.run_id, c.seq
                    from sync_runs r
@@ -47,15 +47,12 @@ pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
         )
         .execute(pool)
         .await
-        .context("deleting old changes of Test Sync and failed runs")?
-        .rows_affected();
-        swept.changes += n;
-        if n < BATCH.unsigned_abs() {
-            break;
-        }
-    }
-    loop {
-        let n = sqlx::query!(
+        .context("deleting old changes of Test Sync and failed runs")?;
+        Ok(deleted.rows_affected())
+    })
+    .await?;
+    let warnings = in_batches(|| async {
+        let deleted = sqlx::query!(
             r#"with doomed as (
                    select w.organization_id, w.run_id, w.seq
                    from sync_runs r
@@ -71,17 +68,14 @@ pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
         )
         .execute(pool)
         .await
-        .context("deleting old warnings of Test Sync and failed runs")?
-        .rows_affected();
-        swept.warnings += n;
-        if n < BATCH.unsigned_abs() {
-            break;
-        }
-    }
-    loop {
+        .context("deleting old warnings of Test Sync and failed runs")?;
+        Ok(deleted.rows_affected())
+    })
+    .await?;
+    let jobs = in_batches(|| async {
         // `done_at` is set when apalis records a job's result; a job ended otherwise has none,
         // and then counts from when it was to run.
-        let n = sqlx::query!(
+        let deleted = sqlx::query!(
             r#"delete from apalis.jobs where id in (
                    select id from apalis.jobs
                    where job_type = $1
@@ -95,15 +89,33 @@ pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
         )
         .execute(pool)
         .await
-        .context("deleting old finished sync jobs")?
-        .rows_affected();
-        swept.jobs += n;
-        if n < BATCH.unsigned_abs() {
-            break;
-        }
-    }
+        .context("deleting old finished sync jobs")?;
+        Ok(deleted.rows_affected())
+    })
+    .await?;
+    let swept = Swept {
+        changes,
+        warnings,
+        jobs,
+    };
     if swept != Swept::default() {
         tracing::info!(?swept, days, "deleted what is past the retention period");
     }
     Ok(swept)
+}
+
+/// Runs `delete` (one bounded statement) until a batch comes back short; returns the total.
+async fn in_batches<F, Fut>(mut delete: F) -> Result<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let n = delete().await?;
+        total += n;
+        if n < BATCH.unsigned_abs() {
+            return Ok(total);
+        }
+    }
 }
