@@ -113,6 +113,9 @@ fn describe() {
         metrics::counter!(EMAILS, "result" => result).absolute(0);
     }
     metrics::gauge!(QUEUE_DEPTH).set(0.0);
+    // Registered, not recorded: shown with no observations until the first one.
+    let _ = metrics::histogram!(RUN_DURATION);
+    let _ = metrics::histogram!(SCHEDULER_LAG);
 }
 
 /// Counts a run this worker ended, by outcome, with its duration.
