@@ -6,6 +6,7 @@ mod accounts;
 mod auth;
 mod domains;
 mod helpers;
+mod instances;
 mod isolation;
 mod leases;
 mod microsoft;
