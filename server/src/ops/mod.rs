@@ -163,3 +163,28 @@ async fn record_queue_depth(pool: &PgPool) {
         Err(error) => tracing::warn!(error = ?error, "could not read the queue depth"),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn bearer(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_metrics_token_is_optional_and_checked_exactly() {
+        assert!(MetricsToken::parse(None).is_none());
+        assert!(MetricsToken::parse(Some("  ")).is_none());
+        let token = MetricsToken::parse(Some(" s3cret ")).unwrap();
+        assert!(token.admits(&bearer("Bearer s3cret")));
+        assert!(!token.admits(&bearer("Bearer s3cre")));
+        assert!(!token.admits(&bearer("Bearer s3cret2")));
+        assert!(!token.admits(&bearer("Basic s3cret")));
+        assert!(!token.admits(&HeaderMap::new()));
+        assert_eq!(format!("{token:?}"), "MetricsToken(<redacted>)");
+    }
+}
