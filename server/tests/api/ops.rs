@@ -5,6 +5,7 @@
 use crate::helpers::{generated_tenant, spawn_app, spawn_app_with_microsoft};
 use app::model::RunDetail;
 use reqwest::StatusCode;
+use roster_m365_emulator::FaultConfig;
 use sqlx::PgPool;
 use std::time::Duration;
 
@@ -81,6 +82,13 @@ async fn metrics_count_runs_graph_requests_and_describe_every_series(pool: PgPoo
     let before = scrape().await;
     let started_before = value(&before, "roster_runs_started_total").unwrap();
     let applied_before = value(&before, "roster_runs_finished_total{outcome=\"applied\"}").unwrap();
+    let throttled_before = value(&before, "roster_graph_throttled_total").unwrap();
+    // Every third Graph request is throttled (and retried after 10 ms).
+    emu.state().set_faults(FaultConfig {
+        throttle_every: 3,
+        retry_after: "0.01".into(),
+        ..FaultConfig::default()
+    });
 
     let admin = app.admin("Metrics").await;
     let domain = admin.create_domain(DOMAIN, "office365").await;
@@ -124,6 +132,8 @@ async fn metrics_count_runs_graph_requests_and_describe_every_series(pool: PgPoo
         value(&after, "roster_runs_finished_total{outcome=\"applied\"}").unwrap() > applied_before
     );
     assert!(value(&after, "roster_graph_requests_total{status=\"200\"}").unwrap() >= 3.0);
+    assert!(value(&after, "roster_graph_requests_total{status=\"429\"}").unwrap() >= 1.0);
+    assert!(value(&after, "roster_graph_throttled_total").unwrap() > throttled_before);
     assert!(value(&after, "roster_run_duration_seconds_count").unwrap() >= 1.0);
     assert!(after.contains("# TYPE roster_run_duration_seconds histogram"));
     assert!(after.contains("roster_run_duration_seconds_bucket{le=\"+Inf\"}"));
