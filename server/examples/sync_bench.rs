@@ -120,6 +120,9 @@ async fn run(options: PgConnectOptions, users: usize) -> Result<()> {
                     organization_id: org,
                     run_id,
                 },
+                &sync::lease::LeaseHolder::new(std::time::Duration::from_secs(
+                    sync::lease::DEFAULT_LEASE_SECS,
+                )),
             )
             .await?
             .context("the run was not queued")?;

@@ -32,6 +32,10 @@ pub struct Config {
     /// `ROSTER_MAX_CONCURRENT_HASHES` (default: the number of CPUs), `ROSTER_LOGIN_RATE_PER_MINUTE`
     /// (default 120) and `ROSTER_TRUSTED_PROXY` (default none).
     pub limits: Limits,
+    /// `ROSTER_RUN_LEASE_SECS`: how long a run's lease lasts without renewal (default 60).
+    pub run_lease: std::time::Duration,
+    /// `ROSTER_METRICS_TOKEN`: the bearer token `/metrics` requires (default: none).
+    pub metrics_token: Option<crate::ops::MetricsToken>,
 }
 
 impl Config {
@@ -60,6 +64,10 @@ impl Config {
             retention_days: retention_days(std::env::var("ROSTER_RETENTION_DAYS").ok().as_deref())?,
             dns: dns_from_env()?,
             limits: limits_from_env()?,
+            run_lease: run_lease(std::env::var("ROSTER_RUN_LEASE_SECS").ok().as_deref())?,
+            metrics_token: crate::ops::MetricsToken::parse(
+                std::env::var("ROSTER_METRICS_TOKEN").ok().as_deref(),
+            ),
         })
     }
 
@@ -113,6 +121,21 @@ fn retention_days(value: Option<&str>) -> Result<u32> {
         Ok(days) if (1..=MAX_RETENTION_DAYS).contains(&days) => Ok(days),
         _ => anyhow::bail!(
             "ROSTER_RETENTION_DAYS must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, got {value:?}"
+        ),
+    }
+}
+
+/// `ROSTER_RUN_LEASE_SECS`: whole seconds from 2 to 3600; unset means 60.
+fn run_lease(value: Option<&str>) -> Result<std::time::Duration> {
+    let Some(value) = value else {
+        return Ok(std::time::Duration::from_secs(
+            crate::sync::lease::DEFAULT_LEASE_SECS,
+        ));
+    };
+    match value.trim().parse::<u64>() {
+        Ok(secs) if (2..=3600).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
+        _ => anyhow::bail!(
+            "ROSTER_RUN_LEASE_SECS must be a whole number of seconds from 2 to 3600, got {value:?}"
         ),
     }
 }
@@ -178,6 +201,8 @@ impl fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("dns", &self.dns)
             .field("limits", &self.limits)
+            .field("run_lease", &self.run_lease)
+            .field("metrics_token", &self.metrics_token)
             .finish()
     }
 }
@@ -201,6 +226,16 @@ mod tests {
                 ),
                 "{bad}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn run_lease_defaults_to_a_minute_and_must_be_sensible() {
+        assert_eq!(run_lease(None).unwrap().as_secs(), 60);
+        assert_eq!(run_lease(Some(" 6 ")).unwrap().as_secs(), 6);
+        for bad in ["0", "1", "3601", "", "ten", "1.5"] {
+            let error = run_lease(Some(bad)).unwrap_err().to_string();
+            assert!(error.starts_with("ROSTER_RUN_LEASE_SECS"), "{bad}: {error}");
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod limits;
 pub mod operator;
+pub mod ops;
 pub mod progress;
 pub mod security;
 pub mod startup;

@@ -47,7 +47,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    telemetry::init();
+    telemetry::init()?;
     let cli = Cli::parse();
     let config = Config::from_env()?;
     let pool = startup::connect(&config.database_url, config.db_max_connections).await?;
@@ -138,7 +138,7 @@ async fn main() -> Result<()> {
                 stopping: stop_rx.clone(),
                 limits: config.limits.clone(),
             };
-            let router = startup::router(state, leptos_options);
+            let router = startup::router_with(state, leptos_options, config.metrics_token.clone());
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;
@@ -157,6 +157,7 @@ async fn main() -> Result<()> {
             let engine = worker::Engine {
                 pool: pool.clone(),
                 microsoft: microsoft.map(|m| m.client),
+                lease: roster_server::sync::lease::LeaseHolder::new(config.run_lease),
             };
             let worker = tokio::spawn(worker::run(
                 engine,

@@ -29,16 +29,29 @@ pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool>
         )
 }
 
+/// Roster's migrations (`migrations/`), built into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
 pub async fn migrate(pool: &PgPool) -> Result<()> {
-    sqlx::migrate!("../migrations")
+    MIGRATOR
         .run(pool)
         .await
         .context("applying database migrations")?;
     crate::worker::setup(pool).await
 }
 
-/// The whole HTTP app: pages, server functions, static files.
+/// The whole HTTP app: pages, server functions, static files, and the operator endpoints
+/// (`/healthz`, `/readyz`, `/metrics` without a token).
 pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
+    router_with(state, leptos_options, None)
+}
+
+/// [`router`], with `/metrics` behind `metrics_token` when given (`ROSTER_METRICS_TOKEN`).
+pub fn router_with(
+    state: AppState,
+    leptos_options: LeptosOptions,
+    metrics_token: Option<crate::ops::MetricsToken>,
+) -> Router {
     let routes = generate_route_list(App);
     let public = PublicOrigin::of(&state.public_url).unwrap_or_else(|| {
         panic!(
@@ -73,6 +86,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         move |headers| app::ssr::root::root(state.clone(), headers)
     };
     let router = Router::new()
+        .merge(crate::ops::routes(state.pool.clone(), metrics_token))
         .route("/", axum::routing::get(root))
         .route(MICROSOFT_CALLBACK_PATH, axum::routing::get(callback))
         .route(sync_streams::EVENTS_PATH, axum::routing::get(events))

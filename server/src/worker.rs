@@ -6,6 +6,7 @@
 //! directory connection, Exclude Records and Operations Limit — when it starts, so a run
 //! uses the settings of the moment it runs.
 
+use crate::sync::lease::{self, LeaseHolder};
 use crate::sync::{self, EnqueueError, NewRun, RunRef, RunSpec};
 use anyhow::{Context, Result};
 use apalis::prelude::*;
@@ -61,6 +62,8 @@ pub struct Engine {
     pub pool: PgPool,
     /// The Microsoft 365 connector, when configured.
     pub microsoft: Option<MicrosoftClient>,
+    /// This worker's lease on the runs it claims (`ROSTER_RUN_LEASE_SECS`).
+    pub lease: LeaseHolder,
 }
 
 /// [`SyncJobs`] for the server functions: queues through [`sync::enqueue`].
@@ -110,12 +113,17 @@ pub async fn perform(engine: &Engine, job: SyncJob) -> Result<()> {
         }
         _ => return Ok(()),
     }
-    let Some(spec) = sync::start(&engine.pool, run).await? else {
+    let Some(spec) = sync::start(&engine.pool, run, &engine.lease).await? else {
         return Ok(());
     };
     let span = tracing::info_span!("sync_run", run_id = %run.run_id, domain_id = %spec.domain_id,
         organization_id = %run.organization_id, test = spec.test);
-    if let Err(error) = execute(engine, &spec).instrument(span).await {
+    // The lease is renewed while the run works; a lost lease stops the work (see sync::lease).
+    let work = execute(engine, &spec);
+    if let Err(error) = lease::hold(&engine.pool, &spec, work)
+        .instrument(span)
+        .await
+    {
         // If even this fails (the database is gone), apalis retries the job, which then finds
         // the run `running` and ends it as interrupted.
         sync::fail_after_error(&engine.pool, &spec, &error).await?;
@@ -255,6 +263,11 @@ pub async fn run(
     let storage = PostgresStorage::<SyncJob>::new(&engine.pool).with_config(config);
     let name = format!("sync-{}", Uuid::new_v4().simple());
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let lease_sweeper = tokio::spawn(sweep_expired_leases(
+        engine.pool.clone(),
+        engine.lease.period(),
+        done_rx.clone(),
+    ));
     let sweeper = tokio::spawn(sweep_every_minute(
         engine.pool.clone(),
         retention_days,
@@ -279,7 +292,26 @@ pub async fn run(
         .context("running the sync worker");
     let _ = done_tx.send(true);
     let _ = sweeper.await;
+    let _ = lease_sweeper.await;
     monitored
+}
+
+/// Runs [`lease::sweep_expired`] now and every `period` (a quarter of the lease) until `done`,
+/// so a run whose worker died ends failed within about a lease and a quarter.
+async fn sweep_expired_leases(
+    pool: PgPool,
+    period: Duration,
+    mut done: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(error) = lease::sweep_expired(&pool).await {
+            tracing::warn!(error = ?error, "could not check for sync runs whose lease expired");
+        }
+        tokio::select! {
+            _ = done.wait_for(|d| *d) => return,
+            () = tokio::time::sleep(period) => {}
+        }
+    }
 }
 
 /// Runs [`sync::sweep_orphans`] and the retention sweep ([`sync::retention::sweep`]) now and

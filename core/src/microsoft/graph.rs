@@ -163,6 +163,7 @@ impl Inner {
                 .header(ACCEPT, "application/json")
                 .send()
                 .await;
+            record_request(&sent);
             let (error, retry_after) = match sent {
                 Err(e) => (network_error(&self.graph_host, &e), None),
                 Ok(response) if response.status().is_success() => match response.bytes().await {
@@ -285,6 +286,20 @@ pub(crate) fn network_error(host: &str, error: &reqwest::Error) -> DirectoryErro
         host: host.to_string(),
         reason,
     }
+}
+
+/// Counts one Graph request by its answer (`roster_graph_requests_total{status}`, the status
+/// code or `network_error`) and each throttled one (`roster_graph_throttled_total`), through the
+/// `metrics` facade: the server installs the exporter; elsewhere these are no-ops.
+fn record_request(sent: &Result<reqwest::Response, reqwest::Error>) {
+    let status = match sent {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(_) => "network_error".to_owned(),
+    };
+    if status == "429" {
+        metrics::counter!("roster_graph_throttled_total").increment(1);
+    }
+    metrics::counter!("roster_graph_requests_total", "status" => status).increment(1);
 }
 
 /// `Retry-After` in seconds, fractions allowed ("2.128"); `None` when absent or unreadable.

@@ -3,8 +3,9 @@
 //! moves (an alias becoming another account's, a primary address becoming an alias) is free
 //! by the time it is added again.
 //!
-//! The transaction commits only with the run's own `running` → `applied` update: a run that
-//! someone else ended meanwhile (the orphan sweep, an operator) applies nothing.
+//! The transaction commits only with the run's own `running` → `applied` update, made under
+//! this worker's lease: a run that someone else ended meanwhile (the lease or orphan sweep, an
+//! operator) or whose lease another worker holds applies nothing.
 
 use super::RunSpec;
 use anyhow::{Context, Result};
@@ -262,15 +263,17 @@ pub async fn apply(
     .await
     .context("recording the sync time")?;
     // The run's outcome commits with its changes: a crash can't leave one without the other.
-    // Only a run still `running` ends here; one ended meanwhile by someone else rolls back.
+    // Only a run still `running` under this worker's lease ends here; one ended meanwhile by
+    // someone else (or whose lease is no longer this worker's) rolls back.
     let ended = sqlx::query!(
         r#"update sync_runs set status = 'applied', phase = null, counts = $3, summary = $4,
                progress_done = progress_total, finished_at = now()
-           where organization_id = $1 and id = $2 and status = 'running'"#,
+           where organization_id = $1 and id = $2 and status = 'running' and lease_owner = $5"#,
         org,
         run,
         serde_json::to_value(counts)?,
-        summary(&counts)
+        summary(&counts),
+        spec.lease.owner()
     )
     .execute(&mut *tx)
     .await

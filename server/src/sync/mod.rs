@@ -7,22 +7,26 @@
 //! instance can show its progress. A run whose fetch did not finish applies nothing.
 //!
 //! A run ends once: every statement that gives a run its ending (applied, planned, limit
-//! exceeded, failed) matches only while the run is still `running`. When it matches nothing,
-//! someone else ended the run first (the orphan sweep, an operator): the worker's own ending is
-//! dropped — for an apply, with its whole transaction — and the run keeps the ending it has.
+//! exceeded, failed) matches only while the run is still `running` and its lease is this
+//! worker's ([`lease`]). When it matches nothing, someone else ended the run first (the lease
+//! or orphan sweep, an operator): the worker's own ending is dropped — for an apply, with its
+//! whole transaction — and the run keeps the ending it has.
 
 pub mod apply;
 mod fetch;
+pub mod lease;
 pub mod ownership;
 pub mod plan;
 pub mod retention;
 
 use anyhow::{Context, Result};
+use lease::LeaseHolder;
 use roster_core::sync::{
     check_not_emptied, exceeded_limits, summary, LimitExceeded, PlannedCounts,
 };
 use roster_core::{Directory, DirectoryError, DomainRules, OperationsLimits};
 use sqlx::PgPool;
+use std::time::Instant;
 use uuid::Uuid;
 
 /// Which run, of which domain.
@@ -40,6 +44,10 @@ pub struct RunSpec {
     /// `accounts.source` of the accounts this connector owns (`office365`).
     pub source: String,
     pub test: bool,
+    /// The lease this worker took on the run when it claimed it.
+    pub lease: LeaseHolder,
+    /// When this worker claimed the run (for the run duration metric).
+    pub started: Instant,
 }
 
 /// How a run ended.
@@ -129,21 +137,23 @@ pub async fn enqueue(pool: &PgPool, new: &NewRun<'_>) -> Result<Uuid, EnqueueErr
     Ok(run_id)
 }
 
-/// Runs a queued run to its end. Returns `None` when the run is not queued (already taken by
-/// another worker, or finished): running it again is then a no-op.
+/// Runs a queued run to its end under `lease`, renewing it as it goes. Returns `None` when the
+/// run is not queued (already taken by another worker, or finished): running it again is then
+/// a no-op.
 pub async fn run(
     pool: &PgPool,
     directory: &dyn Directory,
     rules: &DomainRules,
     limits: &OperationsLimits,
     run: RunRef,
+    lease: &LeaseHolder,
 ) -> Result<Option<Outcome>> {
-    let Some(spec) = start(pool, run).await? else {
+    let Some(spec) = start(pool, run, lease).await? else {
         return Ok(None);
     };
-    Ok(Some(
-        run_started(pool, directory, rules, limits, &spec).await?,
-    ))
+    let work = run_started(pool, directory, rules, limits, &spec);
+    let outcome = lease::hold(pool, &spec, work).await?;
+    Ok(Some(outcome.unwrap_or(Outcome::EndedElsewhere)))
 }
 
 /// Runs a run that [`start`] claimed.
@@ -161,7 +171,7 @@ pub async fn run_started(
         Ok(outcome) => outcome,
         Err(error) => failure(run, &error),
     };
-    conclude(pool, run, outcome).await
+    conclude(pool, spec, outcome).await
 }
 
 /// Ends a claimed run as failed before it read anything (no connection, …).
@@ -170,7 +180,7 @@ pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Res
         message,
         code: None,
     };
-    conclude(pool, spec.run, outcome).await
+    conclude(pool, spec, outcome).await
 }
 
 /// Ends a claimed run as failed after an error outside its phases (its settings could not be
@@ -178,7 +188,7 @@ pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Res
 pub async fn fail_after_error(pool: &PgPool, spec: &RunSpec, error: &anyhow::Error) -> Result<()> {
     let outcome = failure(spec.run, error);
     fetch::clear_staging(pool, spec.run).await?;
-    conclude(pool, spec.run, outcome).await?;
+    conclude(pool, spec, outcome).await?;
     Ok(())
 }
 
@@ -290,7 +300,7 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
         .await
         .context("dropping the warnings of the plan that was not applied")?;
     }
-    conclude(pool, run, outcome).await
+    conclude(pool, spec, outcome).await
 }
 
 /// A run left `running` by a worker that died: its changes were never committed (a run's
@@ -298,12 +308,11 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
 pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
     let updated = sqlx::query!(
         r#"update sync_runs set status = 'failed', phase = null,
-               summary = 'Failed: Roster stopped while this sync was running. Nothing was changed; run it again.',
-               error = 'Roster stopped while this sync was running. Nothing was changed; run it again.',
-               finished_at = now()
+               summary = 'Failed: ' || $3, error = $3, finished_at = now()
            where organization_id = $1 and id = $2 and status = 'running'"#,
         run.organization_id,
-        run.run_id
+        run.run_id,
+        lease::STOPPED_MESSAGE
     )
     .execute(pool)
     .await
@@ -312,6 +321,7 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
     fetch::clear_staging(pool, run).await?;
     if updated > 0 {
         tracing::warn!(run_id = %run.run_id, "a sync run was interrupted; marked failed");
+        metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
         notify(pool, run).await?;
     }
     Ok(updated > 0)
@@ -340,6 +350,7 @@ pub async fn sweep_orphans(pool: &PgPool) -> Result<u64> {
     .context("ending runs without a job")?;
     for r in &swept {
         tracing::warn!(run_id = %r.id, organization_id = %r.organization_id, "a sync run had no job left; marked failed");
+        metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
         let run = RunRef {
             organization_id: r.organization_id,
             run_id: r.id,
@@ -365,19 +376,23 @@ pub async fn record_tenant(pool: &PgPool, run: RunRef, tenant_id: &str) -> Resul
     Ok(())
 }
 
-/// Claims a queued run for this worker.
-pub async fn start(pool: &PgPool, run: RunRef) -> Result<Option<RunSpec>> {
+/// Claims a queued run for this worker and gives it the worker's lease.
+pub async fn start(pool: &PgPool, run: RunRef, lease: &LeaseHolder) -> Result<Option<RunSpec>> {
     let row = sqlx::query!(
-        r#"update sync_runs set status = 'running', phase = 'fetch_users', started_at = now()
+        r#"update sync_runs set status = 'running', phase = 'fetch_users', started_at = now(),
+               lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4)
            where organization_id = $1 and id = $2 and status = 'queued'
            returning domain_id, source, test"#,
         run.organization_id,
-        run.run_id
+        run.run_id,
+        lease.owner(),
+        lease.seconds()
     )
     .fetch_optional(pool)
     .await
     .context("starting a sync run")?;
     if row.is_some() {
+        metrics::counter!(crate::ops::metrics::RUNS_STARTED).increment(1);
         notify(pool, run).await?;
     }
     Ok(row.map(|r| RunSpec {
@@ -385,6 +400,8 @@ pub async fn start(pool: &PgPool, run: RunRef) -> Result<Option<RunSpec>> {
         domain_id: r.domain_id,
         source: r.source,
         test: r.test,
+        lease: lease.clone(),
+        started: Instant::now(),
     }))
 }
 
@@ -404,10 +421,11 @@ async fn execute(
     let exceeded = exceeded_limits(&counts, limits);
     if !exceeded.is_empty() {
         sqlx::query!(
-            "update sync_runs set exceeded = $3 where organization_id = $1 and id = $2 and status = 'running'",
+            "update sync_runs set exceeded = $3 where organization_id = $1 and id = $2 and status = 'running' and lease_owner = $4",
             spec.run.organization_id,
             spec.run.run_id,
-            serde_json::to_value(&exceeded)?
+            serde_json::to_value(&exceeded)?,
+            spec.lease.owner()
         )
         .execute(pool)
         .await
@@ -454,17 +472,20 @@ pub(crate) async fn notify(pool: &PgPool, run: RunRef) -> Result<()> {
 }
 
 /// Records how a run ended, unless it was ended already; returns the outcome that holds.
-async fn conclude(pool: &PgPool, run: RunRef, outcome: Outcome) -> Result<Outcome> {
-    Ok(if finish(pool, run, &outcome).await? {
+async fn conclude(pool: &PgPool, spec: &RunSpec, outcome: Outcome) -> Result<Outcome> {
+    Ok(if finish(pool, spec, &outcome).await? {
+        crate::ops::metrics::run_finished(&outcome, spec.started.elapsed());
         outcome
     } else {
         Outcome::EndedElsewhere
     })
 }
 
-/// Gives a `running` run its ending. `false` when the run was not `running` any more (someone
-/// else ended it): nothing is written, and the ending it has stays.
-async fn finish(pool: &PgPool, run: RunRef, outcome: &Outcome) -> Result<bool> {
+/// Gives a `running` run its ending. `false` when the run was not `running` under this
+/// worker's lease any more (someone else ended it): nothing is written, and the ending it has
+/// stays.
+async fn finish(pool: &PgPool, spec: &RunSpec, outcome: &Outcome) -> Result<bool> {
+    let run = spec.run;
     let (status, counts, text, error, code) = match outcome {
         // An apply that found the run ended wrote nothing; neither does this.
         Outcome::EndedElsewhere => return Ok(false),
@@ -500,14 +521,15 @@ async fn finish(pool: &PgPool, run: RunRef, outcome: &Outcome) -> Result<bool> {
     let ended = sqlx::query!(
         r#"update sync_runs set status = $3, phase = null, counts = coalesce($4, counts),
                summary = $5, error = $6, error_code = $7, finished_at = now()
-           where organization_id = $1 and id = $2 and status = 'running'"#,
+           where organization_id = $1 and id = $2 and status = 'running' and lease_owner = $8"#,
         run.organization_id,
         run.run_id,
         status,
         counts,
         text,
         error,
-        code
+        code,
+        spec.lease.owner()
     )
     .execute(pool)
     .await

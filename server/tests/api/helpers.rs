@@ -209,6 +209,9 @@ pub async fn spawn_app_full(
             let engine = worker::Engine {
                 pool: server_pool.clone(),
                 microsoft: microsoft.map(|m| m.client),
+                lease: roster_server::sync::lease::LeaseHolder::new(
+                    std::time::Duration::from_secs(roster_server::sync::lease::DEFAULT_LEASE_SECS),
+                ),
             };
             let worker = tokio::spawn({
                 let stopped = stopped();

@@ -42,6 +42,11 @@ fn directory(emu: &RunningEmulator, tenant: &str) -> impl Directory {
         .unwrap()
 }
 
+/// A worker's lease of the default length.
+pub fn lease() -> sync::lease::LeaseHolder {
+    sync::lease::LeaseHolder::new(Duration::from_secs(sync::lease::DEFAULT_LEASE_SECS))
+}
+
 fn rules() -> DomainRules {
     DomainRules::new(DomainName::parse(DOMAIN).unwrap())
 }
@@ -86,7 +91,7 @@ impl Setup {
             organization_id: org,
             run_id,
         };
-        let outcome = sync::run(&self.app.pool, dir, rules, limits, run)
+        let outcome = sync::run(&self.app.pool, dir, rules, limits, run, &lease())
             .await
             .unwrap()
             .expect("the run was queued");
