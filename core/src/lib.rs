@@ -6,6 +6,8 @@
 
 mod macros;
 
+pub mod clock;
+
 #[cfg(feature = "connectors")]
 pub mod directory;
 pub mod domain_name;
@@ -45,5 +47,6 @@ pub use names::{
     MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH,
 };
 pub use recipients::{NotificationRecipients, RecipientsError, MAX_NOTIFICATION_RECIPIENTS};
-pub use schedule::{ScheduleError, SyncSchedule};
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use schedule::{next_slot, slot_offset, ScheduleError, SyncSchedule};
 pub use server_type::{ServerType, ServerTypeError};
