@@ -93,23 +93,37 @@ pub async fn save_auto_sync(
             .map(|r| r.as_str().to_owned())
             .collect();
         let patterns: Vec<String> = patterns.iter().map(|p| p.as_str().to_owned()).collect();
+        // The domain's next slot: set when Automatic Synchronization is turned on or its
+        // number of syncs per day changes (rescheduled from now), kept when neither changed,
+        // cleared when it is turned off (which also cancels a pending retry).
+        let next_slot = roster_core::next_slot(domain_id, schedule, chrono::Utc::now());
         sqlx::query!(
             r#"insert into sync_settings (organization_id, domain_id, auto_sync_enabled, times_per_day,
-                   notifications_enabled, notification_recipients, exclude_patterns)
-               values ($1, $2, $3, $4, $5, $6, $7)
+                   notifications_enabled, notification_recipients, exclude_patterns, next_run_at)
+               values ($1, $2, $3, $4, $5, $6, $7, case when $3 then $8::timestamptz end)
                on conflict (organization_id, domain_id) do update set
                    auto_sync_enabled = excluded.auto_sync_enabled,
                    times_per_day = excluded.times_per_day,
                    notifications_enabled = excluded.notifications_enabled,
                    notification_recipients = excluded.notification_recipients,
-                   exclude_patterns = excluded.exclude_patterns"#,
+                   exclude_patterns = excluded.exclude_patterns,
+                   next_run_at = case
+                       when not excluded.auto_sync_enabled then null
+                       when sync_settings.auto_sync_enabled
+                            and sync_settings.times_per_day = excluded.times_per_day
+                            and sync_settings.next_run_at is not null
+                           then sync_settings.next_run_at
+                       else excluded.next_run_at end,
+                   retry_at = case when excluded.auto_sync_enabled then sync_settings.retry_at end,
+                   retry_attempt = case when excluded.auto_sync_enabled then sync_settings.retry_attempt end"#,
             admin.organization_id,
             domain_id,
             auto,
             i16::from(schedule.times_per_day()),
             notify,
             &recipients,
-            &patterns
+            &patterns,
+            next_slot
         )
         .execute(&pool)
         .await
