@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod server_type;
 pub mod sync;
 
+pub use clock::{Clock, FakeClock, SystemClock};
 #[cfg(feature = "connectors")]
 pub use directory::{
     AccountKind, ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage,
@@ -47,6 +48,5 @@ pub use names::{
     MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH,
 };
 pub use recipients::{NotificationRecipients, RecipientsError, MAX_NOTIFICATION_RECIPIENTS};
-pub use clock::{Clock, FakeClock, SystemClock};
 pub use schedule::{next_slot, slot_offset, ScheduleError, SyncSchedule};
 pub use server_type::{ServerType, ServerTypeError};

@@ -211,7 +211,9 @@ mod tests {
     }
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     /// Deterministic "random" ids.
@@ -241,7 +243,10 @@ mod tests {
         // Random ids (uuid v4 in production) and sequential ones (a bad hash would pile those
         // up): at 1 sync a day 10,000 domains average ~7 a minute; at 4 a day, ~28.
         for schedule in SyncSchedule::ALL {
-            for domain_ids in [ids(10_000, 42), (0..10_000u128).map(Uuid::from_u128).collect()] {
+            for domain_ids in [
+                ids(10_000, 42),
+                (0..10_000u128).map(Uuid::from_u128).collect(),
+            ] {
                 let (peak, mean) = per_minute_peak(&domain_ids, schedule);
                 assert!(
                     (peak as f64) <= 2.5 * mean.max(7.0),
@@ -262,11 +267,15 @@ mod tests {
                 assert_eq!(offset, slot_offset(id, schedule));
             }
         }
-        // Fixed forever: a domain keeps its time of day across versions.
+        // Fixed forever: a domain keeps its time of day across versions and instances.
         let id = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
         assert_eq!(
             slot_offset(id, SyncSchedule::new(1).unwrap()),
-            slot_offset(id, SyncSchedule::new(1).unwrap())
+            TimeDelta::seconds(74_777)
+        );
+        assert_eq!(
+            slot_offset(id, SyncSchedule::new(4).unwrap()),
+            TimeDelta::seconds(9_977)
         );
     }
 
@@ -276,14 +285,20 @@ mod tests {
             for id in ids(200, 9) {
                 let now = at("2026-12-03T10:17:42.5Z");
                 let slot = next_slot(id, schedule, now);
-                assert!(slot > now && slot <= now + schedule.interval(), "{slot} after {now}");
+                assert!(
+                    slot > now && slot <= now + schedule.interval(),
+                    "{slot} after {now}"
+                );
                 let on_grid = (slot.timestamp() - slot_offset(id, schedule).num_seconds())
                     % schedule.interval().num_seconds();
                 assert_eq!(on_grid, 0);
                 // At the slot itself, the next one is a whole interval later.
                 assert_eq!(next_slot(id, schedule, slot), slot + schedule.interval());
                 // Just before it, it is still that slot.
-                assert_eq!(next_slot(id, schedule, slot - TimeDelta::milliseconds(1)), slot);
+                assert_eq!(
+                    next_slot(id, schedule, slot - TimeDelta::milliseconds(1)),
+                    slot
+                );
             }
         }
     }
@@ -300,8 +315,14 @@ mod tests {
         // One run now (the claim), and the next one is the grid's next slot, not a missed one.
         assert!(after_claim > back);
         assert!(after_claim - back <= schedule.interval());
-        assert_eq!((after_claim - due).num_seconds() % schedule.interval().num_seconds(), 0);
-        assert_eq!(next_slot(id, schedule, after_claim), after_claim + schedule.interval());
+        assert_eq!(
+            (after_claim - due).num_seconds() % schedule.interval().num_seconds(),
+            0
+        );
+        assert_eq!(
+            next_slot(id, schedule, after_claim),
+            after_claim + schedule.interval()
+        );
     }
 
     #[test]
@@ -340,8 +361,16 @@ mod tests {
         let winter = FixedOffset::east_opt(3600).unwrap();
         let instant = at("2026-10-25T00:30:00Z");
         assert_eq!(
-            next_slot(id, schedule, instant.with_timezone(&summer).with_timezone(&Utc)),
-            next_slot(id, schedule, instant.with_timezone(&winter).with_timezone(&Utc))
+            next_slot(
+                id,
+                schedule,
+                instant.with_timezone(&summer).with_timezone(&Utc)
+            ),
+            next_slot(
+                id,
+                schedule,
+                instant.with_timezone(&winter).with_timezone(&Utc)
+            )
         );
         // Shown in the zone, the time of day moves by the hour the zone moved; the slot doesn't.
         let shown: Vec<String> = slots[1..3]
@@ -357,7 +386,10 @@ mod tests {
     fn retries_back_off_then_stop() {
         let failed = at("2026-12-03T10:00:00Z");
         assert_eq!(retry_after(1, failed), Some(failed + TimeDelta::minutes(5)));
-        assert_eq!(retry_after(2, failed), Some(failed + TimeDelta::minutes(15)));
+        assert_eq!(
+            retry_after(2, failed),
+            Some(failed + TimeDelta::minutes(15))
+        );
         assert_eq!(retry_after(3, failed), None);
         assert_eq!(retry_after(9, failed), None);
     }

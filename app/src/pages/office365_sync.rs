@@ -137,11 +137,11 @@ fn AutoSyncForm(
 fn NextSync(next: Option<chrono::DateTime<chrono::Utc>>) -> impl IntoView {
     match next {
         Some(time) => view! {
-            <p class="next-sync" role="status">"Next sync: "<LocalTime time /></p>
+            <p class="next-sync">"Next sync: "<LocalTime time /></p>
         }
         .into_any(),
         None => view! {
-            <p class="next-sync muted" role="status">"Automatic Synchronization is off."</p>
+            <p class="next-sync muted">"Automatic Synchronization is off."</p>
         }
         .into_any(),
     }

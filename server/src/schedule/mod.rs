@@ -123,6 +123,13 @@ async fn claim_batch(pool: &PgPool, now: DateTime<Utc>) -> Result<(Tick, i64)> {
     let mut lags = Vec::with_capacity(due.len());
     let (mut orgs, mut domains, mut nexts) = (Vec::new(), Vec::new(), Vec::new());
     for d in due {
+        orgs.push(d.organization_id);
+        domains.push(d.domain_id);
+        if !d.auto_sync_enabled {
+            // Turned off behind the form's back (the form clears both): nothing runs.
+            nexts.push(None);
+            continue;
+        }
         let slot_due = d.next_run_at.is_some_and(|at| at <= now);
         // A slot that comes while a retry waits replaces it: a fresh first attempt.
         let attempt = match (slot_due, d.retry_attempt) {
@@ -134,13 +141,10 @@ async fn claim_batch(pool: &PgPool, now: DateTime<Utc>) -> Result<(Tick, i64)> {
                 .ok()
                 .and_then(|n| SyncSchedule::new(n).ok())
                 .unwrap_or_default();
-            d.auto_sync_enabled
-                .then(|| next_slot(d.domain_id, schedule, now))
+            Some(next_slot(d.domain_id, schedule, now))
         } else {
             d.next_run_at
         };
-        orgs.push(d.organization_id);
-        domains.push(d.domain_id);
         nexts.push(next);
         lags.push((now - d.due_at).to_std().unwrap_or_default());
         let new = NewRun {
@@ -211,7 +215,12 @@ async fn skip(
 
 /// Makes a domain due now, as if its slot had come: for tests and operators
 /// (`update sync_settings set next_run_at = now() where …` does the same).
-pub async fn make_due(pool: &PgPool, organization_id: Uuid, domain_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+pub async fn make_due(
+    pool: &PgPool,
+    organization_id: Uuid,
+    domain_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query!(
         "update sync_settings set next_run_at = $3 where organization_id = $1 and domain_id = $2",
         organization_id,

@@ -11,8 +11,7 @@ use app::model::{DomainSummary, HistoryRow, Paged, SyncOverview, SyncSettings};
 use chrono::{DateTime, TimeDelta, Utc};
 use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig, RetryPolicy};
 use roster_core::{
-    next_slot, Clock, Directory, DomainName, DomainRules, FakeClock, OperationsLimits,
-    SyncSchedule,
+    next_slot, Clock, Directory, DomainName, DomainRules, FakeClock, OperationsLimits, SyncSchedule,
 };
 use roster_m365_emulator::{FaultConfig, RunningEmulator};
 use roster_server::schedule::{self, Tick};
@@ -85,7 +84,10 @@ impl Setup {
 
     async fn settings(&self) -> SyncSettings {
         self.admin
-            .ok("get_sync_settings", &[("domain_id", &self.domain.to_string())])
+            .ok(
+                "get_sync_settings",
+                &[("domain_id", &self.domain.to_string())],
+            )
             .await
     }
 
@@ -118,25 +120,43 @@ async fn a_due_domain_is_claimed_once_at_its_slot_with_a_fake_clock(pool: PgPool
     s.save_auto(true, "4").await;
     let slot = s.next_run_at().await.expect("enabling sets the next slot");
     assert!(slot > saved_at && slot <= saved_at + TimeDelta::hours(6) + TimeDelta::seconds(5));
-    assert_eq!(slot, next_slot(s.domain, four_a_day(), slot - TimeDelta::seconds(1)));
+    assert_eq!(
+        slot,
+        next_slot(s.domain, four_a_day(), slot - TimeDelta::seconds(1))
+    );
 
     // Before the slot: nothing.
     let clock = FakeClock::new(slot - TimeDelta::seconds(1));
-    assert_eq!(schedule::tick(&s.app.pool, &clock).await.unwrap(), Tick::default());
+    assert_eq!(
+        schedule::tick(&s.app.pool, &clock).await.unwrap(),
+        Tick::default()
+    );
     assert!(s.runs().await.is_empty());
 
     // At the slot: one run, triggered by the schedule, with its job; next slot 6 hours on.
     clock.set(slot);
     let tick = schedule::tick(&s.app.pool, &clock).await.unwrap();
-    assert_eq!(tick, Tick { queued: 1, skipped: 0 });
+    assert_eq!(
+        tick,
+        Tick {
+            queued: 1,
+            skipped: 0
+        }
+    );
     let runs = s.runs().await;
     assert_eq!(runs.len(), 1);
-    assert_eq!((runs[0].1.as_str(), runs[0].2.as_str(), runs[0].3), ("queued", "schedule", 1));
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].2.as_str(), runs[0].3),
+        ("queued", "schedule", 1)
+    );
     assert_eq!(jobs(&s.app.pool).await, 1);
     assert_eq!(s.next_run_at().await, Some(slot + TimeDelta::hours(6)));
 
     // The same instant again: nothing more.
-    assert_eq!(schedule::tick(&s.app.pool, &clock).await.unwrap(), Tick::default());
+    assert_eq!(
+        schedule::tick(&s.app.pool, &clock).await.unwrap(),
+        Tick::default()
+    );
     assert_eq!(s.runs().await.len(), 1);
 }
 
@@ -219,12 +239,23 @@ async fn a_slot_while_a_run_is_active_is_skipped_and_says_so(pool: PgPool) {
     .unwrap();
     let now = Utc::now();
     s.make_due(now - TimeDelta::seconds(1)).await;
-    let tick = schedule::tick(&s.app.pool, &FakeClock::new(now)).await.unwrap();
-    assert_eq!(tick, Tick { queued: 0, skipped: 1 });
+    let tick = schedule::tick(&s.app.pool, &FakeClock::new(now))
+        .await
+        .unwrap();
+    assert_eq!(
+        tick,
+        Tick {
+            queued: 0,
+            skipped: 1
+        }
+    );
     let runs = s.runs().await;
     assert_eq!(runs.len(), 2);
     assert_eq!((runs[0].0, runs[0].1.as_str()), (active, "queued"));
-    assert_eq!((runs[1].1.as_str(), runs[1].2.as_str()), ("skipped", "schedule"));
+    assert_eq!(
+        (runs[1].1.as_str(), runs[1].2.as_str()),
+        ("skipped", "schedule")
+    );
     assert_eq!(jobs(&s.app.pool).await, 1, "no second job");
     // The history says so; the page still follows the active run; the domain moved on.
     let history = s.history().await;
@@ -251,12 +282,18 @@ async fn a_long_gap_catches_up_with_one_run_then_follows_the_grid(pool: PgPool) 
     let clock = FakeClock::new(now);
     assert_eq!(
         schedule::tick(&s.app.pool, &clock).await.unwrap(),
-        Tick { queued: 1, skipped: 0 }
+        Tick {
+            queued: 1,
+            skipped: 0
+        }
     );
     let next = s.next_run_at().await.unwrap();
     assert_eq!(next, next_slot(s.domain, four_a_day(), now));
     assert!(next > now && next <= now + TimeDelta::hours(6));
-    assert_eq!(schedule::tick(&s.app.pool, &clock).await.unwrap(), Tick::default());
+    assert_eq!(
+        schedule::tick(&s.app.pool, &clock).await.unwrap(),
+        Tick::default()
+    );
     assert_eq!(s.runs().await.len(), 1);
 }
 
@@ -289,8 +326,19 @@ async fn turning_off_cancels_and_changing_times_per_day_reschedules(pool: PgPool
     assert_eq!(s.next_run_at().await, None);
     assert_eq!(s.settings().await.next_run_at, None);
     let later = FakeClock::new(Utc::now() + TimeDelta::days(3));
-    assert_eq!(schedule::tick(&s.app.pool, &later).await.unwrap(), Tick::default());
+    assert_eq!(
+        schedule::tick(&s.app.pool, &later).await.unwrap(),
+        Tick::default()
+    );
     assert!(s.runs().await.is_empty());
+    // A slot left behind while off (not by the form) runs nothing and is cleared.
+    s.make_due(Utc::now()).await;
+    assert_eq!(
+        schedule::tick(&s.app.pool, &later).await.unwrap(),
+        Tick::default()
+    );
+    assert!(s.runs().await.is_empty());
+    assert_eq!(s.next_run_at().await, None);
 }
 
 fn impatient(emu: &RunningEmulator, tenant: &str, secret: &str) -> impl Directory {
@@ -303,7 +351,10 @@ fn impatient(emu: &RunningEmulator, tenant: &str, secret: &str) -> impl Director
             max_delay: Duration::from_millis(5),
             max_total_wait: Duration::from_millis(50),
         });
-    MicrosoftClient::new(config).unwrap().tenant(tenant).unwrap()
+    MicrosoftClient::new(config)
+        .unwrap()
+        .tenant(tenant)
+        .unwrap()
 }
 
 /// Runs the domain's queued run as the worker would, with `directory`.
@@ -314,10 +365,16 @@ async fn run_queued(s: &Setup, directory: &dyn Directory) -> Outcome {
         organization_id: s.admin.organization_id,
         run_id,
     };
-    sync::run(&s.app.pool, directory, &rules, &OperationsLimits::default(), run)
-        .await
-        .unwrap()
-        .expect("the run was queued")
+    sync::run(
+        &s.app.pool,
+        directory,
+        &rules,
+        &OperationsLimits::default(),
+        run,
+    )
+    .await
+    .unwrap()
+    .expect("the run was queued")
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -337,7 +394,10 @@ async fn a_transient_failure_is_retried_up_to_three_attempts_then_stops(pool: Pg
     for attempt in 1..=3i16 {
         assert_eq!(
             schedule::tick(&s.app.pool, &clock).await.unwrap(),
-            Tick { queued: 1, skipped: 0 },
+            Tick {
+                queued: 1,
+                skipped: 0
+            },
             "attempt {attempt}"
         );
         if attempt == 1 {
@@ -348,19 +408,32 @@ async fn a_transient_failure_is_retried_up_to_three_attempts_then_stops(pool: Pg
         assert_eq!((run.2.as_str(), run.3), ("schedule", attempt));
         let outcome = run_queued(&s, &dir).await;
         assert!(
-            matches!(outcome, Outcome::Failed { transient: true, .. }),
+            matches!(
+                outcome,
+                Outcome::Failed {
+                    transient: true,
+                    ..
+                }
+            ),
             "{outcome:?}"
         );
         let failed_at = Utc::now();
         let (retry_at, retry_attempt) = s.retry().await;
         if attempt < 3 {
-            let backoff = roster_core::schedule::RETRY_BACKOFF[usize::try_from(attempt).unwrap() - 1];
+            let backoff =
+                roster_core::schedule::RETRY_BACKOFF[usize::try_from(attempt).unwrap() - 1];
             let retry_at = retry_at.expect("a retry is scheduled");
-            assert!(retry_at <= failed_at + backoff && retry_at > failed_at + backoff - TimeDelta::seconds(30));
+            assert!(
+                retry_at <= failed_at + backoff
+                    && retry_at > failed_at + backoff - TimeDelta::seconds(30)
+            );
             assert_eq!(retry_attempt, Some(attempt + 1));
             // Not before its time…
             clock.set(retry_at - TimeDelta::seconds(1));
-            assert_eq!(schedule::tick(&s.app.pool, &clock).await.unwrap(), Tick::default());
+            assert_eq!(
+                schedule::tick(&s.app.pool, &clock).await.unwrap(),
+                Tick::default()
+            );
             // …and then at it (the fake clock skips the wait).
             clock.set(retry_at);
         } else {
@@ -368,7 +441,10 @@ async fn a_transient_failure_is_retried_up_to_three_attempts_then_stops(pool: Pg
         }
     }
     clock.advance(TimeDelta::hours(2));
-    assert_eq!(schedule::tick(&s.app.pool, &clock).await.unwrap(), Tick::default());
+    assert_eq!(
+        schedule::tick(&s.app.pool, &clock).await.unwrap(),
+        Tick::default()
+    );
     assert_eq!(s.runs().await.len(), 3);
 
     // The history says which attempt each was, on the API and on the page.
@@ -376,7 +452,11 @@ async fn a_transient_failure_is_retried_up_to_three_attempts_then_stops(pool: Pg
     let synced_by: Vec<String> = history.rows.iter().map(HistoryRow::synced_by).collect();
     assert_eq!(
         synced_by,
-        ["Schedule, attempt 3 of 3", "Schedule, attempt 2 of 3", "Schedule"]
+        [
+            "Schedule, attempt 3 of 3",
+            "Schedule, attempt 2 of 3",
+            "Schedule"
+        ]
     );
     let page = s
         .admin
@@ -386,11 +466,17 @@ async fn a_transient_failure_is_retried_up_to_three_attempts_then_stops(pool: Pg
         .await
         .unwrap();
     assert!(page.contains("Schedule, attempt 2 of 3"), "{page}");
-    assert!(page.contains("Scheduled sync failed"), "the sync page says it failed");
+    assert!(
+        page.contains("Scheduled sync failed"),
+        "the sync page says it failed"
+    );
 
     // The Domains page and the domain's settings flag it, until a sync ends well.
     let domains: Vec<DomainSummary> = s.admin.ok("list_domains", &[]).await;
-    let alert = domains[0].schedule_alert.clone().expect("flagged on Domains");
+    let alert = domains[0]
+        .schedule_alert
+        .clone()
+        .expect("flagged on Domains");
     assert!(!alert.limit_exceeded);
     assert_eq!(alert.label(), "Scheduled sync failed");
     assert!(s.settings().await.schedule_alert.is_some());
@@ -427,7 +513,13 @@ async fn a_permanent_failure_and_a_manual_failure_are_not_retried(pool: PgPool) 
     let refused = impatient(&emu, &tenant, "not-the-secret");
     let outcome = run_queued(&s, &refused).await;
     assert!(
-        matches!(outcome, Outcome::Failed { transient: false, .. }),
+        matches!(
+            outcome,
+            Outcome::Failed {
+                transient: false,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
     assert_eq!(s.retry().await, (None, None));
@@ -453,12 +545,21 @@ async fn a_permanent_failure_and_a_manual_failure_are_not_retried(pool: PgPool) 
     .unwrap();
     let outcome = run_queued(&s, &impatient(&emu, &tenant, MS_SECRET)).await;
     assert!(
-        matches!(outcome, Outcome::Failed { transient: true, .. }),
+        matches!(
+            outcome,
+            Outcome::Failed {
+                transient: true,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
     assert_eq!(s.retry().await, (None, None));
     clock.advance(TimeDelta::hours(1));
-    assert_eq!(schedule::tick(&s.app.pool, &clock).await.unwrap(), Tick::default());
+    assert_eq!(
+        schedule::tick(&s.app.pool, &clock).await.unwrap(),
+        Tick::default()
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -488,11 +589,17 @@ async fn a_scheduled_run_of_an_unconnected_domain_fails_with_the_usual_message(p
     assert_eq!(history.rows[0].status, "failed");
     assert_eq!(history.rows[0].synced_by(), "Schedule");
     assert!(
-        history.rows[0].summary.contains("not connected to Microsoft 365"),
+        history.rows[0]
+            .summary
+            .contains("not connected to Microsoft 365"),
         "{}",
         history.rows[0].summary
     );
-    assert_eq!(s.retry().await, (None, None), "not retried: an admin must connect it");
+    assert_eq!(
+        s.retry().await,
+        (None, None),
+        "not retried: an admin must connect it"
+    );
     let settings = s.settings().await;
     assert!(settings.schedule_alert.is_some());
 }
