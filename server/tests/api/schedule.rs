@@ -603,3 +603,59 @@ async fn a_scheduled_run_of_an_unconnected_domain_fails_with_the_usual_message(p
     let settings = s.settings().await;
     assert!(settings.schedule_alert.is_some());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_scheduler_loop_and_the_worker_start_a_due_slot_within_seconds(pool: PgPool) {
+    // The real worker and the real loop (system clock, 1-second ticks).
+    let app = spawn_app_configured(pool, false, None, true).await;
+    let admin = app.admin("Fabrikam").await;
+    let domain = admin.create_domain(DOMAIN, "office365").await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&app.pool)
+        .await
+        .unwrap();
+    listener.listen("sync_progress").await.unwrap();
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(schedule::run(
+        app.pool.clone(),
+        std::sync::Arc::new(roster_core::SystemClock),
+        Duration::from_secs(1),
+        async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        },
+    ));
+    let slot = Utc::now();
+    sqlx::query(
+        "update sync_settings set auto_sync_enabled = true, times_per_day = 4, next_run_at = $2 where domain_id = $1",
+    )
+    .bind(domain)
+    .bind(slot)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // The worker's progress notifications: the run started, then ended (not connected).
+    let started_at = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            listener.recv().await.unwrap();
+            let started: Option<(Option<DateTime<Utc>>, String)> = sqlx::query_as(
+                "select started_at, status from sync_runs where domain_id = $1 and trigger = 'schedule'",
+            )
+            .bind(domain)
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap();
+            if let Some((Some(at), _)) = started {
+                return at;
+            }
+        }
+    })
+    .await
+    .expect("the scheduled run started");
+    let _ = stop_tx.send(true);
+    scheduler.await.unwrap();
+    let lag = started_at - slot;
+    eprintln!("slot to run start: {} ms", lag.num_milliseconds());
+    assert!(
+        lag >= TimeDelta::zero() && lag < TimeDelta::seconds(10),
+        "{lag}"
+    );
+}
