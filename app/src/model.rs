@@ -29,6 +29,50 @@ pub struct DomainSummary {
     pub server_type: ServerType,
     pub account_count: i64,
     pub last_synced_at: Option<DateTime<Utc>>,
+    /// The domain's last scheduled sync failed or stopped at the Operations Limit.
+    pub schedule_alert: Option<ScheduleAlert>,
+}
+
+/// A scheduled sync that needs an admin: it failed (after its retries) or stopped at the
+/// Operations Limit, and no sync has ended since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleAlert {
+    pub run_id: Uuid,
+    /// Stopped at the Operations Limit (otherwise: failed).
+    pub limit_exceeded: bool,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ScheduleAlert {
+    /// From a run's status; `None` for a run that needs nothing.
+    pub fn of(run_id: Uuid, status: &str, finished_at: Option<DateTime<Utc>>) -> Option<Self> {
+        match status {
+            "failed" | "limit_exceeded" => Some(ScheduleAlert {
+                run_id,
+                limit_exceeded: status == "limit_exceeded",
+                finished_at,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The badge's words.
+    pub fn label(&self) -> &'static str {
+        if self.limit_exceeded {
+            "Scheduled sync stopped at the Operations Limit"
+        } else {
+            "Scheduled sync failed"
+        }
+    }
+
+    /// What the admin can do about it.
+    pub fn advice(&self) -> &'static str {
+        if self.limit_exceeded {
+            "Nothing was changed. Review the planned changes on the run's page and choose Apply these changes, or raise the Operations Limit; the next scheduled sync tries again."
+        } else {
+            "Nothing was changed. The run's page says what went wrong and what to do; after fixing it, run Manual Sync or wait for the next scheduled sync."
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +186,10 @@ pub struct SyncSettings {
     pub alias_add_limit: Option<u32>,
     pub alias_delete_limit: Option<u32>,
     pub total_limit: Option<u32>,
+    /// The next scheduled sync; `None` while Automatic Synchronization is off.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// The domain's last scheduled sync failed or stopped at the Operations Limit.
+    pub schedule_alert: Option<ScheduleAlert>,
 }
 
 impl Default for SyncSettings {
@@ -157,6 +205,8 @@ impl Default for SyncSettings {
             alias_add_limit: None,
             alias_delete_limit: None,
             total_limit: None,
+            next_run_at: None,
+            schedule_alert: None,
         }
     }
 }
@@ -298,6 +348,7 @@ pub fn status_label(status: &str, test: bool) -> &'static str {
         "applied" => "Applied",
         "limit_exceeded" => "Limit exceeded",
         "failed" => "Failed",
+        "skipped" => "Skipped",
         _ => "Unknown",
     }
 }
@@ -325,9 +376,30 @@ pub struct HistoryRow {
     pub queued_at: DateTime<Utc>,
     /// The admin's email; `None` for the schedule.
     pub requested_by: Option<String>,
+    /// Which attempt of a scheduled sync (1 to [`roster_core::schedule::MAX_ATTEMPTS`]).
+    pub attempt: i16,
     pub test: bool,
     pub status: String,
     pub summary: String,
+}
+
+impl HistoryRow {
+    /// Synced By: the admin, or "Schedule" (with the attempt of a retry).
+    pub fn synced_by(&self) -> String {
+        synced_by(self.requested_by.as_deref(), self.attempt)
+    }
+}
+
+/// "admin@example.com", "Schedule", or "Schedule, attempt 2 of 3".
+pub fn synced_by(requested_by: Option<&str>, attempt: i16) -> String {
+    match requested_by {
+        Some(admin) => admin.to_owned(),
+        None if attempt > 1 => format!(
+            "Schedule, attempt {attempt} of {}",
+            roster_core::schedule::MAX_ATTEMPTS
+        ),
+        None => "Schedule".to_owned(),
+    }
 }
 
 /// A page of a list, numbered from 1.
@@ -354,6 +426,8 @@ pub struct RunDetail {
     pub run: RunStatus,
     pub domain_id: Uuid,
     pub requested_by: Option<String>,
+    /// Which attempt of a scheduled sync.
+    pub attempt: i16,
     pub started_at: Option<DateTime<Utc>>,
     pub counts: Option<roster_core::sync::PlannedCounts>,
     /// "Email Accounts – Delete Limit: 150 planned, limit 100", …

@@ -6,6 +6,8 @@
 
 mod macros;
 
+pub mod clock;
+
 #[cfg(feature = "connectors")]
 pub mod directory;
 pub mod domain_name;
@@ -22,6 +24,7 @@ pub mod schedule;
 pub mod server_type;
 pub mod sync;
 
+pub use clock::{Clock, FakeClock, SystemClock};
 #[cfg(feature = "connectors")]
 pub use directory::{
     AccountKind, ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage,
@@ -45,5 +48,5 @@ pub use names::{
     MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH,
 };
 pub use recipients::{NotificationRecipients, RecipientsError, MAX_NOTIFICATION_RECIPIENTS};
-pub use schedule::{ScheduleError, SyncSchedule};
+pub use schedule::{next_slot, slot_offset, ScheduleError, SyncSchedule};
 pub use server_type::{ServerType, ServerTypeError};

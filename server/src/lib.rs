@@ -7,6 +7,7 @@ pub mod limits;
 pub mod operator;
 pub mod ops;
 pub mod progress;
+pub mod schedule;
 pub mod security;
 pub mod startup;
 pub mod sync;

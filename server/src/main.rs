@@ -50,6 +50,7 @@ async fn main() -> Result<()> {
     telemetry::init()?;
     let cli = Cli::parse();
     let config = Config::from_env()?;
+    let scheduler_tick = roster_server::schedule::tick_from_env()?;
     let pool = startup::connect(&config.database_url, config.db_max_connections).await?;
     startup::migrate(&pool).await?;
 
@@ -166,6 +167,12 @@ async fn main() -> Result<()> {
                 std::time::Duration::from_secs(25),
                 stopped(),
             ));
+            let scheduler = tokio::spawn(roster_server::schedule::run(
+                pool.clone(),
+                std::sync::Arc::new(roster_core::SystemClock),
+                scheduler_tick,
+                stopped(),
+            ));
             let forwarder = tokio::spawn(roster_server::progress::forward(
                 pool.clone(),
                 progress,
@@ -175,6 +182,7 @@ async fn main() -> Result<()> {
             if let Err(error) = worker.await.context("the sync worker panicked")? {
                 tracing::error!(error = ?error, "the sync worker stopped with an error");
             }
+            let _ = scheduler.await;
             let _ = forwarder.await;
             pool.close().await;
         }

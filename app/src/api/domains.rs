@@ -59,7 +59,9 @@ pub async fn list_domains() -> Result<Vec<DomainSummary>, AppError> {
         let rows = sqlx::query!(
             r#"
             select d.id, d.name, d.server_type, d.last_synced_at,
-                   coalesce(c.accounts, 0) as "account_count!"
+                   coalesce(c.accounts, 0) as "account_count!",
+                   last.id as "last_run_id?", last.status as "last_status?",
+                   last.trigger as "last_trigger?", last.finished_at as "last_finished_at?"
             from domains d
             left join (
                 select domain_id, count(*) as accounts
@@ -67,6 +69,16 @@ pub async fn list_domains() -> Result<Vec<DomainSummary>, AppError> {
                 where organization_id = $1
                 group by domain_id
             ) c on c.domain_id = d.id
+            -- The last sync that ended (not a Test Sync): a scheduled one that failed or
+            -- stopped at the limit gets a badge.
+            left join lateral (
+                select r.id, r.status, r.trigger, r.finished_at
+                from sync_runs r
+                where r.organization_id = d.organization_id and r.domain_id = d.id
+                  and not r.test and r.status in ('applied', 'limit_exceeded', 'failed')
+                order by r.queued_at desc, r.id desc
+                limit 1
+            ) last on true
             where d.organization_id = $1
             order by d.name
             "#,
@@ -84,6 +96,12 @@ pub async fn list_domains() -> Result<Vec<DomainSummary>, AppError> {
                     server_type: ssr::server_type(&r.server_type)?,
                     account_count: r.account_count,
                     last_synced_at: r.last_synced_at,
+                    schedule_alert: match (r.last_run_id, r.last_status, r.last_trigger) {
+                        (Some(id), Some(status), Some(trigger)) if trigger == "schedule" => {
+                            crate::model::ScheduleAlert::of(id, &status, r.last_finished_at)
+                        }
+                        _ => None,
+                    },
                 })
             })
             .collect()

@@ -28,7 +28,7 @@ pub mod ssr {
         let row = sqlx::query!(
             r#"select id, status, phase, test, progress_done, progress_total, objects_read,
                       accounts_read, summary, queued_at, finished_at
-               from sync_runs where organization_id = $1 and domain_id = $2
+               from sync_runs where organization_id = $1 and domain_id = $2 and status <> 'skipped'
                order by queued_at desc, id desc limit 1"#,
             org,
             domain_id
@@ -214,7 +214,7 @@ pub async fn list_sync_history(domain_id: Uuid, page: u32) -> Result<Paged<Histo
         .await
         .or_internal("counting sync runs")?;
         let rows = sqlx::query!(
-            r#"select id, queued_at, requested_by, test, status, summary
+            r#"select id, queued_at, requested_by, attempt, test, status, summary
                from sync_runs where organization_id = $1 and domain_id = $2
                order by queued_at desc, id desc
                limit $3 offset $4"#,
@@ -233,6 +233,7 @@ pub async fn list_sync_history(domain_id: Uuid, page: u32) -> Result<Paged<Histo
                     id: r.id,
                     queued_at: r.queued_at,
                     requested_by: r.requested_by,
+                    attempt: r.attempt,
                     test: r.test,
                     summary: r.summary.unwrap_or_else(|| {
                         crate::model::status_label(&r.status, r.test).to_owned() + "…"
@@ -260,8 +261,8 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
         let r = sqlx::query!(
             r#"select r.id, r.status, r.phase, r.test, r.progress_done, r.progress_total,
                       r.objects_read, r.accounts_read, r.summary, r.queued_at, r.started_at,
-                      r.finished_at, r.requested_by, r.counts, r.exceeded, r.error, r.error_code,
-                      r.applies_run_id
+                      r.finished_at, r.requested_by, r.attempt, r.counts, r.exceeded, r.error,
+                      r.error_code, r.applies_run_id
                from sync_runs r
                where r.organization_id = $1 and r.domain_id = $2 and r.id = $3"#,
             org,
@@ -314,6 +315,7 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             },
             domain_id,
             requested_by: r.requested_by,
+            attempt: r.attempt,
             started_at: r.started_at,
             counts,
             exceeded: exceeded.iter().map(ToString::to_string).collect(),

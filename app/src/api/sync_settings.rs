@@ -18,7 +18,7 @@ pub async fn get_sync_settings(domain_id: Uuid) -> Result<SyncSettings, AppError
             r#"select auto_sync_enabled, times_per_day, notifications_enabled,
                       notification_recipients, exclude_patterns,
                       account_add_limit, account_delete_limit, alias_add_limit,
-                      alias_delete_limit, total_limit
+                      alias_delete_limit, total_limit, next_run_at
                from sync_settings where organization_id = $1 and domain_id = $2"#,
             admin.organization_id,
             domain_id
@@ -26,8 +26,28 @@ pub async fn get_sync_settings(domain_id: Uuid) -> Result<SyncSettings, AppError
         .fetch_optional(&pool)
         .await
         .or_internal("loading sync settings")?;
+        // The last sync that ended (not a Test Sync): a scheduled one that failed or stopped
+        // at the limit is shown with what to do.
+        let last = sqlx::query!(
+            r#"select id, status, trigger, finished_at from sync_runs
+               where organization_id = $1 and domain_id = $2
+                 and not test and status in ('applied', 'limit_exceeded', 'failed')
+               order by queued_at desc, id desc
+               limit 1"#,
+            admin.organization_id,
+            domain_id
+        )
+        .fetch_optional(&pool)
+        .await
+        .or_internal("loading the last sync")?;
+        let schedule_alert = last
+            .filter(|r| r.trigger == "schedule")
+            .and_then(|r| crate::model::ScheduleAlert::of(r.id, &r.status, r.finished_at));
         let Some(row) = row else {
-            return Ok(SyncSettings::default());
+            return Ok(SyncSettings {
+                schedule_alert,
+                ..SyncSettings::default()
+            });
         };
         let limit = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
         Ok(SyncSettings {
@@ -41,6 +61,8 @@ pub async fn get_sync_settings(domain_id: Uuid) -> Result<SyncSettings, AppError
             alias_add_limit: limit(row.alias_add_limit),
             alias_delete_limit: limit(row.alias_delete_limit),
             total_limit: limit(row.total_limit),
+            next_run_at: row.next_run_at.filter(|_| row.auto_sync_enabled),
+            schedule_alert,
         })
     })
     .await
@@ -93,23 +115,37 @@ pub async fn save_auto_sync(
             .map(|r| r.as_str().to_owned())
             .collect();
         let patterns: Vec<String> = patterns.iter().map(|p| p.as_str().to_owned()).collect();
+        // The domain's next slot: set when Automatic Synchronization is turned on or its
+        // number of syncs per day changes (rescheduled from now), kept when neither changed,
+        // cleared when it is turned off (which also cancels a pending retry).
+        let next_slot = roster_core::next_slot(domain_id, schedule, chrono::Utc::now());
         sqlx::query!(
             r#"insert into sync_settings (organization_id, domain_id, auto_sync_enabled, times_per_day,
-                   notifications_enabled, notification_recipients, exclude_patterns)
-               values ($1, $2, $3, $4, $5, $6, $7)
+                   notifications_enabled, notification_recipients, exclude_patterns, next_run_at)
+               values ($1, $2, $3, $4, $5, $6, $7, case when $3 then $8::timestamptz end)
                on conflict (organization_id, domain_id) do update set
                    auto_sync_enabled = excluded.auto_sync_enabled,
                    times_per_day = excluded.times_per_day,
                    notifications_enabled = excluded.notifications_enabled,
                    notification_recipients = excluded.notification_recipients,
-                   exclude_patterns = excluded.exclude_patterns"#,
+                   exclude_patterns = excluded.exclude_patterns,
+                   next_run_at = case
+                       when not excluded.auto_sync_enabled then null
+                       when sync_settings.auto_sync_enabled
+                            and sync_settings.times_per_day = excluded.times_per_day
+                            and sync_settings.next_run_at is not null
+                           then sync_settings.next_run_at
+                       else excluded.next_run_at end,
+                   retry_at = case when excluded.auto_sync_enabled then sync_settings.retry_at end,
+                   retry_attempt = case when excluded.auto_sync_enabled then sync_settings.retry_attempt end"#,
             admin.organization_id,
             domain_id,
             auto,
             i16::from(schedule.times_per_day()),
             notify,
             &recipients,
-            &patterns
+            &patterns,
+            next_slot
         )
         .execute(&pool)
         .await

@@ -60,3 +60,43 @@ pub fn format_time(t: &DateTime<Utc>) -> String {
 pub fn Time(time: DateTime<Utc>) -> impl IntoView {
     view! { <time datetime=time.to_rfc3339()>{format_time(&time)}</time> }
 }
+
+/// A time the server renders in UTC (with the text "UTC") and the browser, once hydrated,
+/// shows in its own time zone ("Dec 3, 2026, 11:15 AM GMT+1").
+#[component]
+pub fn LocalTime(time: DateTime<Utc>) -> impl IntoView {
+    let text = RwSignal::new(format_time(&time));
+    // Effects run only in the browser, after hydration: the hydrated markup first matches the
+    // server's, then changes.
+    Effect::new(move |_| {
+        if let Some(local) = browser_local_time(&time) {
+            text.set(local);
+        }
+    });
+    view! { <time datetime=time.to_rfc3339()>{move || text.get()}</time> }
+}
+
+#[cfg(feature = "hydrate")]
+fn browser_local_time(time: &DateTime<Utc>) -> Option<String> {
+    use wasm_bindgen::JsValue;
+    #[allow(clippy::cast_precision_loss)] // milliseconds since 1970 fit an f64 exactly
+    let date = js_sys::Date::new(&JsValue::from_f64(time.timestamp_millis() as f64));
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("year", "numeric"),
+        ("month", "short"),
+        ("day", "numeric"),
+        ("hour", "numeric"),
+        ("minute", "2-digit"),
+        ("timeZoneName", "short"),
+    ] {
+        js_sys::Reflect::set(&options, &JsValue::from_str(key), &JsValue::from_str(value)).ok()?;
+    }
+    // "default": the browser's own locale.
+    date.to_locale_string("default", &options).as_string()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn browser_local_time(_time: &DateTime<Utc>) -> Option<String> {
+    None
+}

@@ -44,6 +44,11 @@ pub fn DomainsPage() -> impl IntoView {
                                         <tr>
                                             <td>
                                                 <a href=format!("/domains/{}", d.id)>{d.name}</a>
+                                                {d.schedule_alert.map(|alert| view! {
+                                                    " "
+                                                    <a class="badge danger" href=format!("/domains/{}/sync/runs/{}", d.id, alert.run_id)
+                                                        title=alert.advice()>{alert.label()}</a>
+                                                })}
                                             </td>
                                             <td>{d.server_type.label()}</td>
                                             <td class="num">{d.account_count.to_string()}</td>

@@ -5,8 +5,8 @@ use crate::api::sync_settings::{get_sync_settings, SaveAutoSync, SaveOperationLi
 use crate::components::forms::{
     action_error, action_succeeded, successes, FieldError, FormError, SavedNotice, SubmitButton,
 };
-use crate::components::status::{ErrorPanel, Loading};
-use crate::model::SyncSettings;
+use crate::components::status::{ErrorPanel, Loading, LocalTime};
+use crate::model::{ScheduleAlert, SyncSettings};
 use crate::pages::domain_layout::use_domain;
 use crate::pages::microsoft_connection::MicrosoftConnectionPanel;
 use crate::pages::sync_panel::{HistoryVersion, SyncHistory, SyncPanel};
@@ -50,6 +50,7 @@ pub fn Office365SyncPage() -> impl IntoView {
                 match settings.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     Ok(s) => view! {
+                        {s.schedule_alert.clone().map(|alert| view! { <ScheduleAlertNotice alert domain_id /> })}
                         <AutoSyncForm settings=s.clone() domain_id action=save_auto />
                         <LimitsForm settings=s domain_id action=save_limits />
                     }.into_any(),
@@ -77,6 +78,7 @@ fn AutoSyncForm(
     view! {
         <section class="panel" aria-labelledby="auto-title">
             <h2 id="auto-title">"Automatic Synchronization"</h2>
+            <NextSync next=settings.next_run_at />
             <ActionForm action>
                 <input type="hidden" name="domain_id" value=domain_id.to_string() />
                 <FormError error fields />
@@ -126,6 +128,33 @@ fn AutoSyncForm(
                 </div>
             </ActionForm>
         </section>
+    }
+}
+
+/// "Next sync: <time>" (UTC from the server, the browser's zone once hydrated), or that
+/// Automatic Synchronization is off.
+#[component]
+fn NextSync(next: Option<chrono::DateTime<chrono::Utc>>) -> impl IntoView {
+    match next {
+        Some(time) => view! {
+            <p class="next-sync">"Next sync: "<LocalTime time /></p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="next-sync muted">"Automatic Synchronization is off."</p>
+        }
+        .into_any(),
+    }
+}
+
+/// The domain's last scheduled sync failed or stopped at the limit: what to do.
+#[component]
+pub fn ScheduleAlertNotice(alert: ScheduleAlert, domain_id: Uuid) -> impl IntoView {
+    view! {
+        <div class="notice error" role="alert">
+            <p><strong>{alert.label()}"."</strong>" "{alert.advice()}</p>
+            <p><a href=format!("/domains/{domain_id}/sync/runs/{}", alert.run_id)>"See the run"</a></p>
+        </div>
     }
 }
 

@@ -231,7 +231,7 @@ pub fn SyncHistory(domain_id: Uuid) -> impl IntoView {
                                             view! {
                                                 <tr>
                                                     <td><A href=href><Time time=r.queued_at /></A></td>
-                                                    <td>{r.requested_by.unwrap_or_else(|| "Schedule".to_owned())}</td>
+                                                    <td>{r.synced_by()}</td>
                                                     <td>{if r.test { "Yes" } else { "No" }}</td>
                                                     <td class=class>{r.summary}</td>
                                                 </tr>

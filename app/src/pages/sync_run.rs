@@ -77,11 +77,10 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
         }
         _ => "—".to_owned(),
     };
-    let trigger = detail
-        .requested_by
-        .clone()
-        .map(|who| format!("Manual, by {who}"))
-        .unwrap_or_else(|| "Schedule".to_owned());
+    let trigger = match detail.requested_by.as_deref() {
+        Some(who) => format!("Manual, by {who}"),
+        None => crate::model::synced_by(None, detail.attempt),
+    };
     let apply_error = action_error(apply);
     let counts = detail.counts.map(|c| {
         vec![

@@ -185,4 +185,46 @@ mod tests {
         assert!(e.is_transient());
         assert_eq!(e.microsoft_code(), None);
     }
+
+    #[test]
+    fn only_passing_trouble_is_transient() {
+        let d = || Box::new(MicrosoftDetail::default());
+        let transient = [
+            DirectoryError::Throttled(d()),
+            DirectoryError::ServiceUnavailable(d()),
+            DirectoryError::Unreachable {
+                host: "graph.microsoft.com".into(),
+                reason: "connection refused".into(),
+            },
+            DirectoryError::TimedOut {
+                host: "graph.microsoft.com".into(),
+            },
+        ];
+        for e in &transient {
+            assert!(e.is_transient(), "{e:?}");
+        }
+        // Consent revoked, credentials, configuration: retrying can't help.
+        let permanent = [
+            DirectoryError::AppNotConsented(d()),
+            DirectoryError::InvalidClientSecret(d()),
+            DirectoryError::ClientSecretExpired(d()),
+            DirectoryError::TenantNotFound(d()),
+            DirectoryError::InvalidScope(d()),
+            DirectoryError::TokenRefused(d()),
+            DirectoryError::PermissionDenied(d()),
+            DirectoryError::Graph(d()),
+            DirectoryError::InvalidTenantId {
+                tenant: "common".into(),
+            },
+            DirectoryError::InvalidConfig {
+                reason: "bad URL".into(),
+            },
+            DirectoryError::InvalidResponse {
+                reason: "not JSON".into(),
+            },
+        ];
+        for e in &permanent {
+            assert!(!e.is_transient(), "{e:?}");
+        }
+    }
 }

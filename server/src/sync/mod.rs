@@ -61,6 +61,9 @@ pub enum Outcome {
     Failed {
         message: String,
         code: Option<String>,
+        /// Trying again later may succeed ([`DirectoryError::is_transient`]): a scheduled
+        /// run is then retried ([`crate::schedule::retry`]).
+        transient: bool,
     },
     /// Someone else ended the run while this worker was on it; this worker changed nothing
     /// and recorded nothing.
@@ -93,19 +96,37 @@ pub struct NewRun<'a> {
 /// running: the database's partial unique index decides, so two clicks (or two server
 /// instances) start one run.
 pub async fn enqueue(pool: &PgPool, new: &NewRun<'_>) -> Result<Uuid, EnqueueError> {
-    let trigger = if new.requested_by.is_some() {
-        "manual"
-    } else {
-        "schedule"
-    };
     let mut tx = pool
         .begin()
         .await
         .context("queueing a sync run")
         .map_err(EnqueueError::Other)?;
+    let run_id = enqueue_in(&mut tx, new, 1)
+        .await?
+        .ok_or(EnqueueError::AlreadyActive)?;
+    tx.commit()
+        .await
+        .context("queueing a sync run")
+        .map_err(EnqueueError::Other)?;
+    Ok(run_id)
+}
+
+/// [`enqueue`] inside the caller's transaction (the scheduler claims its slots in the same
+/// one), as attempt `attempt` of a scheduled sync (1 for every other run). `None` when the
+/// domain already has a queued or running run: nothing was written.
+pub async fn enqueue_in(
+    conn: &mut sqlx::PgConnection,
+    new: &NewRun<'_>,
+    attempt: i16,
+) -> Result<Option<Uuid>, EnqueueError> {
+    let trigger = if new.requested_by.is_some() {
+        "manual"
+    } else {
+        "schedule"
+    };
     let inserted = sqlx::query_scalar!(
-        r#"insert into sync_runs (organization_id, domain_id, source, test, trigger, requested_by, applies_run_id)
-           values ($1, $2, $3, $4, $5, $6, $7)
+        r#"insert into sync_runs (organization_id, domain_id, source, test, trigger, requested_by, applies_run_id, attempt)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)
            on conflict (organization_id, domain_id) where status in ('queued', 'running') do nothing
            returning id"#,
         new.organization_id,
@@ -114,15 +135,18 @@ pub async fn enqueue(pool: &PgPool, new: &NewRun<'_>) -> Result<Uuid, EnqueueErr
         new.test,
         trigger,
         new.requested_by,
-        new.applies_run_id
+        new.applies_run_id,
+        attempt
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await
     .context("queueing a sync run")
     .map_err(EnqueueError::Other)?;
-    let run_id = inserted.ok_or(EnqueueError::AlreadyActive)?;
+    let Some(run_id) = inserted else {
+        return Ok(None);
+    };
     crate::worker::push(
-        &mut tx,
+        conn,
         RunRef {
             organization_id: new.organization_id,
             run_id,
@@ -130,11 +154,7 @@ pub async fn enqueue(pool: &PgPool, new: &NewRun<'_>) -> Result<Uuid, EnqueueErr
     )
     .await
     .map_err(EnqueueError::Other)?;
-    tx.commit()
-        .await
-        .context("queueing a sync run")
-        .map_err(EnqueueError::Other)?;
-    Ok(run_id)
+    Ok(Some(run_id))
 }
 
 /// Runs a queued run to its end under `lease`, renewing it as it goes. Returns `None` when the
@@ -179,6 +199,7 @@ pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Res
     let outcome = Outcome::Failed {
         message,
         code: None,
+        transient: false,
     };
     conclude(pool, spec, outcome).await
 }
@@ -194,22 +215,31 @@ pub async fn fail_after_error(pool: &PgPool, spec: &RunSpec, error: &anyhow::Err
 
 /// The admin's words for why a run failed; unexpected errors are logged under a reference.
 fn failure(run: RunRef, error: &anyhow::Error) -> Outcome {
-    let (message, code) = match error.downcast_ref::<DirectoryError>() {
-        Some(e) => (e.to_string(), e.microsoft_code().map(str::to_owned)),
+    let (message, code, transient) = match error.downcast_ref::<DirectoryError>() {
+        Some(e) => (
+            e.to_string(),
+            e.microsoft_code().map(str::to_owned),
+            e.is_transient(),
+        ),
         None => match error.downcast_ref::<roster_core::sync::SyncRefusal>() {
-            Some(refusal) => (refusal.to_string(), None),
+            Some(refusal) => (refusal.to_string(), None, false),
             None => {
                 let reference = Uuid::new_v4().simple().to_string()[..8].to_uppercase();
                 tracing::error!(%reference, run_id = %run.run_id, error = ?error, "sync run failed");
                 (
                     format!("Something went wrong inside Roster (reference {reference}). Nothing was changed."),
                     None,
+                    false,
                 )
             }
         },
     };
     tracing::warn!(run_id = %run.run_id, %message, "sync run failed");
-    Outcome::Failed { message, code }
+    Outcome::Failed {
+        message,
+        code,
+        transient,
+    }
 }
 
 /// "Apply these changes": applies the plan another run kept at the Operations Limit, if the
@@ -220,6 +250,7 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
     let refuse = |message: &str| Outcome::Failed {
         message: message.to_owned(),
         code: None,
+        transient: false,
     };
     let result: Result<Outcome> = async {
         let kept = sqlx::query!(
@@ -441,6 +472,7 @@ async fn execute(
         apply::Applied::Refused(message) => Outcome::Failed {
             message: message.to_owned(),
             code: None,
+            transient: false,
         },
         apply::Applied::EndedElsewhere => Outcome::EndedElsewhere,
     })
@@ -473,12 +505,12 @@ pub(crate) async fn notify(pool: &PgPool, run: RunRef) -> Result<()> {
 
 /// Records how a run ended, unless it was ended already; returns the outcome that holds.
 async fn conclude(pool: &PgPool, spec: &RunSpec, outcome: Outcome) -> Result<Outcome> {
-    Ok(if finish(pool, spec, &outcome).await? {
-        crate::ops::metrics::run_finished(&outcome, spec.started.elapsed());
-        outcome
-    } else {
-        Outcome::EndedElsewhere
-    })
+    if !finish(pool, spec, &outcome).await? {
+        return Ok(Outcome::EndedElsewhere);
+    }
+    crate::ops::metrics::run_finished(&outcome, spec.started.elapsed());
+    crate::schedule::retry::after_end(pool, spec.run, &outcome, chrono::Utc::now()).await?;
+    Ok(outcome)
 }
 
 /// Gives a `running` run its ending. `false` when the run was not `running` under this
@@ -509,7 +541,7 @@ async fn finish(pool: &PgPool, spec: &RunSpec, outcome: &Outcome) -> Result<bool
             None,
             None,
         ),
-        Outcome::Failed { message, code } => (
+        Outcome::Failed { message, code, .. } => (
             "failed",
             None,
             format!("Failed: {message}"),

@@ -15,6 +15,7 @@ mod operator;
 mod ops;
 mod ownership;
 mod pages;
+mod schedule;
 mod security;
 mod settings;
 mod sync_engine;
