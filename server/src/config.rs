@@ -32,6 +32,9 @@ pub struct Config {
     /// `ROSTER_MAX_CONCURRENT_HASHES` (default: the number of CPUs), `ROSTER_LOGIN_RATE_PER_MINUTE`
     /// (default 120) and `ROSTER_TRUSTED_PROXY` (default none).
     pub limits: Limits,
+    /// `ROSTER_SMTP_URL`, `ROSTER_MAIL_FROM`, `ROSTER_SMTP_CA_FILE`, `ROSTER_MAIL_DIR`: where
+    /// sync reports go.
+    pub mail: crate::report::mailer::MailSettings,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             retention_days: retention_days(std::env::var("ROSTER_RETENTION_DAYS").ok().as_deref())?,
             dns: dns_from_env()?,
             limits: limits_from_env()?,
+            mail: crate::report::mailer::MailSettings::from_env()?,
         })
     }
 
@@ -178,6 +182,7 @@ impl fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("dns", &self.dns)
             .field("limits", &self.limits)
+            .field("mail", &self.mail)
             .finish()
     }
 }

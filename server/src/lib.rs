@@ -6,6 +6,7 @@ pub mod config;
 pub mod limits;
 pub mod operator;
 pub mod progress;
+pub mod report;
 pub mod security;
 pub mod startup;
 pub mod sync;

@@ -165,6 +165,13 @@ async fn main() -> Result<()> {
                 std::time::Duration::from_secs(25),
                 stopped(),
             ));
+            let mailer = roster_server::report::mailer::Mailer::new(&config.mail, &config.public_url)?;
+            tracing::info!("{}", mailer.describe());
+            let reports = tokio::spawn(worker::run_reports(
+                pool.clone(),
+                std::sync::Arc::new(mailer),
+                stopped(),
+            ));
             let forwarder = tokio::spawn(roster_server::progress::forward(
                 pool.clone(),
                 progress,
@@ -173,6 +180,9 @@ async fn main() -> Result<()> {
             startup::serve(listener, router, stopped()).await?;
             if let Err(error) = worker.await.context("the sync worker panicked")? {
                 tracing::error!(error = ?error, "the sync worker stopped with an error");
+            }
+            if let Err(error) = reports.await.context("the report email worker panicked")? {
+                tracing::error!(error = ?error, "the report email worker stopped with an error");
             }
             let _ = forwarder.await;
             pool.close().await;

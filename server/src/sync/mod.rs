@@ -456,6 +456,8 @@ pub(crate) async fn notify(pool: &PgPool, run: RunRef) -> Result<()> {
 /// Records how a run ended, unless it was ended already; returns the outcome that holds.
 async fn conclude(pool: &PgPool, run: RunRef, outcome: Outcome) -> Result<Outcome> {
     Ok(if finish(pool, run, &outcome).await? {
+        // Right after the ending is recorded: the report email, if the run gets one.
+        crate::report::queue_after_run(pool, run).await;
         outcome
     } else {
         Outcome::EndedElsewhere

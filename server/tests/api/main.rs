@@ -12,6 +12,7 @@ mod no_js_forms;
 mod operator;
 mod ownership;
 mod pages;
+mod report_emails;
 mod security;
 mod settings;
 mod sync_engine;
