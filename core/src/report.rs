@@ -219,9 +219,9 @@ pub fn compose(report: &RunReport) -> ComposedReport {
 
 fn counts_of(outcome: &ReportOutcome) -> Option<&PlannedCounts> {
     match outcome {
-        ReportOutcome::Applied(c) | ReportOutcome::Planned(c) | ReportOutcome::LimitExceeded(c, _) => {
-            Some(c)
-        }
+        ReportOutcome::Applied(c)
+        | ReportOutcome::Planned(c)
+        | ReportOutcome::LimitExceeded(c, _) => Some(c),
         ReportOutcome::Failed { .. } => None,
     }
 }
@@ -296,7 +296,8 @@ fn text_body(report: &RunReport) -> String {
 
 fn html_body(report: &RunReport) -> String {
     use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-    let mut out = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n");
+    let mut out =
+        String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n");
     let (head, todo) = headline(report);
     let _ = writeln!(out, "<p>{}</p>", text(&head));
     if let ReportOutcome::Failed { message, code } = &report.outcome {
@@ -306,7 +307,10 @@ fn html_body(report: &RunReport) -> String {
         }
     }
     if let ReportOutcome::LimitExceeded(_, exceeded) = &report.outcome {
-        let _ = writeln!(out, "<p><strong>Operations Limit exceeded:</strong></p>\n<ul>");
+        let _ = writeln!(
+            out,
+            "<p><strong>Operations Limit exceeded:</strong></p>\n<ul>"
+        );
         for e in exceeded {
             let _ = writeln!(out, "<li>{}</li>", text(&e.to_string()));
         }
@@ -468,7 +472,9 @@ mod tests {
         let c = compose(&r);
         assert!(!c.html.contains("<script>"), "{}", c.html);
         assert!(!c.html.contains("<img"), "{}", c.html);
-        assert!(c.html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+        assert!(c
+            .html
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
         assert!(!c.html.contains("\"><b>"), "{}", c.html);
         assert!(c.text.contains("<script>alert(1)</script> & co"));
     }
@@ -503,7 +509,9 @@ mod tests {
         }
         let applied = compose(&report(ReportOutcome::Applied(counts())));
         assert!(applied.text.contains("Email accounts added: 3"));
-        assert!(applied.html.contains("<a href=\"https://roster.example/domains/d/sync/runs/r\">"));
+        assert!(applied
+            .html
+            .contains("<a href=\"https://roster.example/domains/d/sync/runs/r\">"));
         assert!(!applied.text.contains("What to do"));
     }
 }

@@ -265,8 +265,9 @@ mod tests {
         assert!(debug.contains("mailer:***@mail.example"), "{debug}");
     }
 
-    #[test]
-    fn an_unusable_smtp_url_is_refused_with_the_forms_it_takes() {
+    // The pooled transport needs a Tokio runtime (as in the server).
+    #[tokio::test]
+    async fn an_unusable_smtp_url_is_refused_with_the_forms_it_takes() {
         let error = smtp_transport("imap://user:hunter2@mail.example", None)
             .err()
             .unwrap()
