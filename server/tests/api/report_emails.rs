@@ -177,13 +177,23 @@ impl Setup {
             .await
     }
 
-    /// Waits until the run has ended and its report (if any) is no longer queued.
+    /// Waits until the run's job is done — the run ended and its report, if it gets one, was
+    /// queued (right after the ending, by the same job) — and the report is no longer queued.
     async fn settled(&self, run: Uuid) -> RunDetail {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            let job_active: bool = sqlx::query_scalar(
+                r#"select exists (select 1 from apalis.jobs
+                       where job_type = 'roster_sync' and status in ('Pending', 'Queued', 'Running')
+                         and convert_from(job, 'UTF8')::jsonb ->> 'run_id' = $1)"#,
+            )
+            .bind(run.to_string())
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap();
             let detail = self.detail(run).await;
             let report_pending = detail.report.as_ref().is_some_and(|r| r.status == "queued");
-            if !detail.run.is_active() && !report_pending {
+            if !job_active && !detail.run.is_active() && !report_pending {
                 return detail;
             }
             assert!(Instant::now() < deadline, "run {run} did not settle");
