@@ -415,3 +415,37 @@ async fn test_sync_sends_nothing_and_scheduled_runs_report_only_with_notificatio
         message.subject
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn finished_report_jobs_go_with_the_retention_sweep(pool: PgPool) {
+    roster_server::worker::setup(&pool).await.unwrap();
+    let job = roster_server::report::ReportJob {
+        organization_id: Uuid::new_v4(),
+        run_id: Uuid::new_v4(),
+    };
+    let mut tx = pool.begin().await.unwrap();
+    roster_server::worker::push_report(&mut tx, job)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let jobs = || async {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from apalis.jobs where job_type = 'roster_report' and convert_from(job, 'UTF8')::jsonb ->> 'run_id' = $1",
+        )
+        .bind(job.run_id.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        n
+    };
+    sync::retention::sweep(&pool, 90).await.unwrap();
+    assert_eq!(jobs().await, 1, "a pending report job stays");
+    sqlx::query(
+        "update apalis.jobs set status = 'Done', done_at = now() - interval '91 days' where job_type = 'roster_report'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sync::retention::sweep(&pool, 90).await.unwrap();
+    assert_eq!(jobs().await, 0, "a report job done 91 days ago is deleted");
+}
