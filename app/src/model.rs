@@ -442,6 +442,34 @@ pub struct RunDetail {
     pub applied_by_run_id: Option<Uuid>,
     /// Whether "Apply these changes" is offered.
     pub can_apply: bool,
+    /// The run's report email, when it gets one.
+    pub report: Option<ReportEmail>,
+}
+
+/// How a run's report email went (`report_emails`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportEmail {
+    /// `queued`, `sent` or `failed`.
+    pub status: String,
+    pub recipients: Vec<String>,
+    pub attempts: i32,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl ReportEmail {
+    /// What the run's page says about the report; `sent_at` formatted by the caller.
+    pub fn sentence(&self, format_time: impl Fn(&DateTime<Utc>) -> String) -> String {
+        let to = self.recipients.join(", ");
+        match (self.status.as_str(), &self.sent_at) {
+            ("sent", Some(at)) => format!("Report emailed to {to} at {}.", format_time(at)),
+            ("failed", _) => format!(
+                "The report could not be sent to {to}: the mail server did not take it after {} attempts. Check the notification addresses on the Office 365 Sync page; if they are right, ask your Roster operator to check Roster's outgoing mail settings (ROSTER_SMTP_URL).",
+                self.attempts
+            ),
+            _ if self.attempts > 0 => format!("Report not sent yet: retrying (to {to})."),
+            _ => format!("Report queued for {to}."),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -478,6 +506,47 @@ pub fn change_label(kind: &str) -> &'static str {
         .find(|(k, _)| *k == kind)
         .map(|(_, l)| *l)
         .unwrap_or("Change")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod report_email_tests {
+    use super::ReportEmail;
+    use chrono::{TimeZone, Utc};
+
+    fn report(status: &str, attempts: i32) -> ReportEmail {
+        ReportEmail {
+            status: status.to_owned(),
+            recipients: vec!["a@x.com".into(), "b@x.com".into()],
+            attempts,
+            sent_at: (status == "sent")
+                .then(|| Utc.with_ymd_and_hms(2026, 12, 3, 4, 5, 0).unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_run_page_says_how_the_report_went() {
+        let fmt = |t: &chrono::DateTime<Utc>| t.format("%H:%M").to_string();
+        assert_eq!(
+            report("sent", 1).sentence(fmt),
+            "Report emailed to a@x.com, b@x.com at 04:05."
+        );
+        assert_eq!(
+            report("queued", 0).sentence(fmt),
+            "Report queued for a@x.com, b@x.com."
+        );
+        assert_eq!(
+            report("queued", 2).sentence(fmt),
+            "Report not sent yet: retrying (to a@x.com, b@x.com)."
+        );
+        let failed = report("failed", 4).sentence(fmt);
+        assert!(
+            failed.starts_with("The report could not be sent to a@x.com, b@x.com"),
+            "{failed}"
+        );
+        assert!(failed.contains("after 4 attempts"), "{failed}");
+        assert!(failed.contains("ROSTER_SMTP_URL"), "{failed}");
+    }
 }
 
 #[cfg(test)]

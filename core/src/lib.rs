@@ -20,6 +20,7 @@ pub mod microsoft;
 pub mod names;
 pub mod ownership;
 pub mod recipients;
+pub mod report;
 pub mod schedule;
 pub mod server_type;
 pub mod sync;

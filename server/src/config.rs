@@ -36,6 +36,9 @@ pub struct Config {
     pub run_lease: std::time::Duration,
     /// `ROSTER_METRICS_TOKEN`: the bearer token `/metrics` requires (default: none).
     pub metrics_token: Option<crate::ops::MetricsToken>,
+    /// `ROSTER_SMTP_URL`, `ROSTER_MAIL_FROM`, `ROSTER_SMTP_CA_FILE`, `ROSTER_MAIL_DIR`: where
+    /// sync reports go.
+    pub mail: crate::report::mailer::MailSettings,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             metrics_token: crate::ops::MetricsToken::parse(
                 std::env::var("ROSTER_METRICS_TOKEN").ok().as_deref(),
             ),
+            mail: crate::report::mailer::MailSettings::from_env()?,
         })
     }
 
@@ -203,6 +207,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("run_lease", &self.run_lease)
             .field("metrics_token", &self.metrics_token)
+            .field("mail", &self.mail)
             .finish()
     }
 }

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod operator;
 pub mod ops;
 pub mod progress;
+pub mod report;
 pub mod schedule;
 pub mod security;
 pub mod startup;

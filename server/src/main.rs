@@ -173,6 +173,13 @@ async fn main() -> Result<()> {
                 scheduler_tick,
                 stopped(),
             ));
+            let mailer = roster_server::report::mailer::Mailer::new(&config.mail, &config.public_url)?;
+            tracing::info!("{}", mailer.describe());
+            let reports = tokio::spawn(worker::run_reports(
+                pool.clone(),
+                std::sync::Arc::new(mailer),
+                stopped(),
+            ));
             let forwarder = tokio::spawn(roster_server::progress::forward(
                 pool.clone(),
                 progress,
@@ -183,6 +190,9 @@ async fn main() -> Result<()> {
                 tracing::error!(error = ?error, "the sync worker stopped with an error");
             }
             let _ = scheduler.await;
+            if let Err(error) = reports.await.context("the report email worker panicked")? {
+                tracing::error!(error = ?error, "the report email worker stopped with an error");
+            }
             let _ = forwarder.await;
             pool.close().await;
         }

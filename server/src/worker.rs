@@ -7,6 +7,7 @@
 //! uses the settings of the moment it runs.
 
 use crate::sync::lease::{self, LeaseHolder};
+use crate::report::{self, mailer::Mailer, ReportJob};
 use crate::sync::{self, EnqueueError, NewRun, RunRef, RunSpec};
 use anyhow::{Context, Result};
 use apalis::prelude::*;
@@ -19,6 +20,7 @@ use roster_core::{
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -54,6 +56,18 @@ pub async fn push(conn: &mut PgConnection, run: RunRef) -> Result<()> {
     apalis_postgres::queries::push_tasks(conn, QUEUE, vec![task])
         .await
         .context("queueing the sync job")
+}
+
+/// Adds a report email's job, in the caller's transaction (with its `report_emails` row).
+pub async fn push_report(conn: &mut PgConnection, job: ReportJob) -> Result<()> {
+    // The job retries delivery itself (with delays, recorded on the row); apalis retries it
+    // only when the database failed.
+    let task = TaskBuilder::new(serde_json::to_vec(&job)?)
+        .max_attempts(3)
+        .build();
+    apalis_postgres::queries::push_tasks(conn, report::QUEUE, vec![task])
+        .await
+        .context("queueing the report email job")
 }
 
 /// What a run needs besides the database.
@@ -312,6 +326,56 @@ async fn sweep_expired_leases(
             () = tokio::time::sleep(period) => {}
         }
     }
+}
+
+/// What the report worker needs.
+#[derive(Clone)]
+struct ReportEngine {
+    pool: PgPool,
+    mailer: Arc<Mailer>,
+}
+
+async fn handle_report(job: ReportJob, engine: Data<ReportEngine>) -> Result<(), BoxDynError> {
+    report::send(&engine.pool, &engine.mailer, job)
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            tracing::error!(run_id = %job.run_id, error = ?error, "report email job failed; apalis retries it");
+            error.into()
+        })
+}
+
+/// Runs the report email worker (queue [`report::QUEUE`]) until `shutdown` completes: beside
+/// the sync worker, on every instance; apalis hands each report to one of them.
+pub async fn run_reports(
+    pool: PgPool,
+    mailer: Arc<Mailer>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let config = Config::default()
+        .queue(report::QUEUE)
+        .heartbeat_interval(Duration::from_secs(10))
+        .missed_heartbeats(6);
+    let storage = PostgresStorage::<ReportJob>::new(&pool).with_config(config);
+    let name = format!("report-{}", Uuid::new_v4().simple());
+    let engine = ReportEngine { pool, mailer };
+    Monitor::new()
+        .register(move |_| {
+            WorkerBuilder::new(name.clone())
+                .backend(storage.clone().with_pubsub())
+                .data(engine.clone())
+                .concurrency(4)
+                .parallelize(tokio::spawn)
+                .build(handle_report)
+        })
+        .should_restart(|_, _| true)
+        .shutdown_timeout(Duration::from_secs(5))
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await
+        .context("running the report email worker")
 }
 
 /// Runs [`sync::sweep_orphans`] and the retention sweep ([`sync::retention::sweep`]) now and

@@ -297,6 +297,16 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             .exceeded
             .and_then(|c| serde_json::from_value(c).ok())
             .unwrap_or_default();
+        let report = sqlx::query_as!(
+            crate::model::ReportEmail,
+            r#"select status, recipients, attempts, sent_at from report_emails
+               where organization_id = $1 and run_id = $2"#,
+            org,
+            run_id
+        )
+        .fetch_optional(&pool)
+        .await
+        .or_internal("loading a run's report email")?;
         let applied_by_run_id = ssr::applied_by(&pool, org, run_id).await?;
         let can_apply = ssr::keeps_plan(&r.status, r.test) && applied_by_run_id.is_none();
         Ok(RunDetail {
@@ -326,6 +336,7 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             applies_run_id: r.applies_run_id,
             applied_by_run_id,
             can_apply,
+            report,
         })
     })
     .await

@@ -127,6 +127,15 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
                     <ul>{detail.exceeded.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}</ul>
                 </div>
             })}
+            {detail.report.clone().map(|report| {
+                let failed = report.status == "failed";
+                let sentence = report.sentence(format_time);
+                if failed {
+                    view! { <div class="notice error" role="alert"><p>{sentence}</p></div> }.into_any()
+                } else {
+                    view! { <p class="report-email">{sentence}</p> }.into_any()
+                }
+            })}
             {detail.applies_run_id.map(|kept| view! {
                 <p>"This run applied the plan of "<A href=format!("/domains/{domain_id}/sync/runs/{kept}")>"an earlier sync stopped by the Operations Limit"</A>"."</p>
             })}

@@ -510,6 +510,8 @@ async fn conclude(pool: &PgPool, spec: &RunSpec, outcome: Outcome) -> Result<Out
     }
     crate::ops::metrics::run_finished(&outcome, spec.started.elapsed());
     crate::schedule::retry::after_end(pool, spec.run, &outcome, chrono::Utc::now()).await?;
+    // Right after the ending is recorded: the report email, if the run gets one.
+    crate::report::queue_after_run(pool, spec.run).await;
     Ok(outcome)
 }
 

@@ -2,8 +2,8 @@
 //!
 //! - The changes and warnings of runs that applied nothing and never can: Test Sync runs and
 //!   failed runs. Their row — the summary, counts, error — stays forever.
-//! - Finished apalis jobs of the sync queue (`Done`, `Killed`, or `Failed` with no attempt
-//!   left); a run's truth is its `sync_runs` row, not its job.
+//! - Finished apalis jobs of the sync and report email queues (`Done`, `Killed`, or `Failed`
+//!   with no attempt left); a run's truth is its `sync_runs` row, not its job.
 //!
 //! What stays whatever its age: every run row; the changes of applied runs (the history of
 //! what changed in the recipients); plans kept at the Operations Limit, which "Apply these
@@ -78,18 +78,21 @@ pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
         let deleted = sqlx::query!(
             r#"delete from apalis.jobs where id in (
                    select id from apalis.jobs
-                   where job_type = $1
+                   where job_type = any($1)
                      and (status in ('Done', 'Killed') or (status = 'Failed' and attempts >= max_attempts))
                      and coalesce(done_at, run_at) < now() - make_interval(days => $2)
                    limit $3
                    for update skip locked)"#,
-            crate::worker::QUEUE,
+            &[
+                crate::worker::QUEUE.to_owned(),
+                crate::report::QUEUE.to_owned()
+            ][..],
             days,
             BATCH
         )
         .execute(pool)
         .await
-        .context("deleting old finished sync jobs")?;
+        .context("deleting old finished sync and report jobs")?;
         Ok(deleted.rows_affected())
     })
     .await?;

@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
+use roster_server::report::mailer::{MailSettings, Mailer};
 use roster_server::{operator, startup, worker};
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgPoolOptions;
@@ -138,7 +139,8 @@ pub async fn spawn_app_with_limits(
     .await
 }
 
-/// Everything configurable: ROSTER_DNS_SERVER and the abuse limits included.
+/// Everything configurable: ROSTER_DNS_SERVER and the abuse limits included. Report emails
+/// go to `.eml` files in a fresh temporary folder.
 pub async fn spawn_app_full(
     pool: PgPool,
     secure_cookies: bool,
@@ -146,6 +148,30 @@ pub async fn spawn_app_full(
     with_worker: bool,
     dns: roster_core::ownership::dns::DnsSettings,
     limits: Limits,
+) -> TestApp {
+    let mail_dir = std::env::temp_dir().join(format!("roster-test-mail-{}", Uuid::new_v4()));
+    spawn_app_mail(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        dns,
+        limits,
+        MailSettings::files(mail_dir),
+    )
+    .await
+}
+
+/// [`spawn_app_full`] with the report emails' settings (`ROSTER_SMTP_URL`, …); the report
+/// worker runs with the sync worker.
+pub async fn spawn_app_mail(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
+    dns: roster_core::ownership::dns::DnsSettings,
+    limits: Limits,
+    mail: MailSettings,
 ) -> TestApp {
     // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
     worker::setup(&pool).await.unwrap();
@@ -223,6 +249,19 @@ pub async fn spawn_app_full(
                     }
                 }
             });
+            let mailer =
+                std::sync::Arc::new(Mailer::new(&mail, &format!("http://{local}")).unwrap());
+            let reports = tokio::spawn({
+                let stopped = stopped();
+                let pool = server_pool.clone();
+                async move {
+                    if with_worker {
+                        worker::run_reports(pool, mailer, stopped).await
+                    } else {
+                        Ok(())
+                    }
+                }
+            });
             let forwarder = tokio::spawn(roster_server::progress::forward(
                 server_pool.clone(),
                 progress,
@@ -236,6 +275,7 @@ pub async fn spawn_app_full(
             let _ = shutdown_rx.await;
             let _ = stop_tx.send(true);
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), reports).await;
             let _ = forwarder.await;
             // A client connection whose tasks live on the (now blocked) test runtime may never
             // close by itself: don't wait for it forever.

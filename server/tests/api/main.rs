@@ -15,6 +15,7 @@ mod operator;
 mod ops;
 mod ownership;
 mod pages;
+mod report_emails;
 mod schedule;
 mod security;
 mod settings;
