@@ -354,6 +354,7 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
         tracing::warn!(run_id = %run.run_id, "a sync run was interrupted; marked failed");
         metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
         notify(pool, run).await?;
+        crate::report::queue_after_run(pool, run).await;
     }
     Ok(updated > 0)
 }
@@ -388,6 +389,7 @@ pub async fn sweep_orphans(pool: &PgPool) -> Result<u64> {
         };
         fetch::clear_staging(pool, run).await?;
         notify(pool, run).await?;
+        crate::report::queue_after_run(pool, run).await;
     }
     Ok(swept.len() as u64)
 }

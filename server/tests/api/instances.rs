@@ -1,7 +1,7 @@
 //! Two real `roster-server` processes on one database, as operators run them behind a load
 //! balancer: a run started through one is followed live through the other, and killing the
 //! instance that runs it (SIGKILL) leaves the run failed within its lease, the recipients as
-//! they were.
+//! they were; the other instance then runs the domain's next scheduled slot.
 //!
 //! The binary is the one Cargo built for these tests, or `ROSTER_BIN`. Each instance's log is
 //! kept under Cargo's test temp folder and printed when a test fails. Ports 3240–3249.
@@ -23,6 +23,8 @@ use uuid::Uuid;
 
 /// The lease of these tests' instances: short, so a killed instance's run ends soon.
 pub const LEASE_SECS: u64 = 6;
+/// How often these tests' instances look for due slots.
+pub const SCHEDULER_TICK_SECS: u64 = 1;
 
 /// What every instance shares: the database and the Microsoft 365 emulator.
 pub struct Shared {
@@ -83,6 +85,7 @@ impl Instance {
             .env("ROSTER_MS_GRAPH_URL", &shared.emulator_url)
             .env("ROSTER_MS_SCOPE", "https://graph.microsoft.com/.default")
             .env("ROSTER_RUN_LEASE_SECS", LEASE_SECS.to_string())
+            .env("ROSTER_SCHEDULER_TICK_SECS", SCHEDULER_TICK_SECS.to_string())
             .env("ROSTER_DB_MAX_CONNECTIONS", "5")
             .env("RUST_LOG", "info,sqlx=warn")
             .stdin(Stdio::null())
@@ -394,14 +397,63 @@ async fn a_run_is_followed_from_another_instance_and_fails_within_its_lease_when
         .unwrap();
     assert_eq!(staged, 0);
 
-    // B takes the domain's next sync and finishes it.
+    // B runs the domain's next scheduled slot: Auto Sync on (saved through B), the slot made
+    // due now; B's scheduler claims it and B's worker applies it.
     emu.state().set_faults(FaultConfig::default());
-    let next: Uuid = browser
+    let _: () = browser
         .call(
             &b,
-            "start_sync",
-            &[("domain_id", &domain_text), ("mode", "manual")],
+            "save_auto_sync",
+            &[
+                ("domain_id", &domain_text),
+                ("auto_sync_enabled", "on"),
+                ("times_per_day", "1"),
+            ],
         )
         .await;
+    let slot = chrono::Utc::now();
+    roster_server::schedule::make_due(&pool, browser.organization_id, domain, slot)
+        .await
+        .unwrap();
+    let claimed = Instant::now();
+    let next = loop {
+        let scheduled: Option<Uuid> = sqlx::query_scalar(
+            "select id from sync_runs where domain_id = $1 and trigger = 'schedule' and status <> 'skipped'",
+        )
+        .bind(domain)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if let Some(id) = scheduled {
+            break id;
+        }
+        assert!(
+            claimed.elapsed() < Duration::from_secs(30),
+            "B's scheduler did not queue the due slot:\n{}",
+            b.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     wait_for_status(&pool, next, "applied", Duration::from_secs(60)).await;
+    let (owner, started_at): (Option<String>, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("select lease_owner, started_at from sync_runs where id = $1")
+            .bind(next)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let owner = owner.unwrap_or_default();
+    assert!(
+        owner.contains(&format!(":{}:", b.pid())),
+        "B ran the scheduled slot: {owner}"
+    );
+    println!(
+        "slot to run start on B: {} ms (scheduler tick {SCHEDULER_TICK_SECS} s)",
+        (started_at - slot).num_milliseconds()
+    );
+    let accounts: i64 = sqlx::query_scalar("select count(*) from accounts where domain_id = $1")
+        .bind(domain)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(accounts > 0, "the scheduled run applied the tenant's accounts");
 }
