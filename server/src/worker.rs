@@ -6,8 +6,8 @@
 //! directory connection, Exclude Records and Operations Limit — when it starts, so a run
 //! uses the settings of the moment it runs.
 
-use crate::sync::lease::{self, LeaseHolder};
 use crate::report::{self, mailer::Mailer, ReportJob};
+use crate::sync::lease::{self, LeaseHolder};
 use crate::sync::{self, EnqueueError, NewRun, RunRef, RunSpec};
 use anyhow::{Context, Result};
 use apalis::prelude::*;

@@ -147,7 +147,7 @@ pub async fn sweep_expired(pool: &PgPool) -> Result<u64> {
         };
         fetch::clear_staging(pool, run).await?;
         notify(pool, run).await?;
-        crate::report::queue_after_run(pool, run).await;
+        super::after_swept(pool, run).await;
     }
     Ok(swept.len() as u64)
 }

@@ -354,9 +354,26 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
         tracing::warn!(run_id = %run.run_id, "a sync run was interrupted; marked failed");
         metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
         notify(pool, run).await?;
-        crate::report::queue_after_run(pool, run).await;
+        after_swept(pool, run).await;
     }
     Ok(updated > 0)
+}
+
+/// What follows the ending of a run that its worker could not end (its instance stopped, or
+/// its job was lost): like any passing failure, a scheduled run is tried again; the report is
+/// queued. Never fails: the ending stands, errors are logged.
+pub(crate) async fn after_swept(pool: &PgPool, run: RunRef) {
+    let stopped = Outcome::Failed {
+        message: lease::STOPPED_MESSAGE.to_owned(),
+        code: None,
+        transient: true,
+    };
+    if let Err(error) =
+        crate::schedule::retry::after_end(pool, run, &stopped, chrono::Utc::now()).await
+    {
+        tracing::error!(run_id = %run.run_id, error = ?error, "could not schedule the retry of a stopped run");
+    }
+    crate::report::queue_after_run(pool, run).await;
 }
 
 /// Ends runs that are queued or running with no job left to run them (apalis gave up on the
@@ -389,7 +406,7 @@ pub async fn sweep_orphans(pool: &PgPool) -> Result<u64> {
         };
         fetch::clear_staging(pool, run).await?;
         notify(pool, run).await?;
-        crate::report::queue_after_run(pool, run).await;
+        after_swept(pool, run).await;
     }
     Ok(swept.len() as u64)
 }

@@ -85,7 +85,10 @@ impl Instance {
             .env("ROSTER_MS_GRAPH_URL", &shared.emulator_url)
             .env("ROSTER_MS_SCOPE", "https://graph.microsoft.com/.default")
             .env("ROSTER_RUN_LEASE_SECS", LEASE_SECS.to_string())
-            .env("ROSTER_SCHEDULER_TICK_SECS", SCHEDULER_TICK_SECS.to_string())
+            .env(
+                "ROSTER_SCHEDULER_TICK_SECS",
+                SCHEDULER_TICK_SECS.to_string(),
+            )
             .env("ROSTER_DB_MAX_CONNECTIONS", "5")
             .env("RUST_LOG", "info,sqlx=warn")
             .stdin(Stdio::null())
@@ -455,5 +458,8 @@ async fn a_run_is_followed_from_another_instance_and_fails_within_its_lease_when
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert!(accounts > 0, "the scheduled run applied the tenant's accounts");
+    assert!(
+        accounts > 0,
+        "the scheduled run applied the tenant's accounts"
+    );
 }

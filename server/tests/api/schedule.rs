@@ -661,3 +661,72 @@ async fn the_scheduler_loop_and_the_worker_start_a_due_slot_within_seconds(pool:
         "{lag}"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_scheduled_run_whose_instance_stopped_is_retried_and_a_manual_one_is_not(pool: PgPool) {
+    let s = setup(pool).await;
+    s.save_auto(true, "1").await;
+    let clock = FakeClock::new(Utc::now());
+    s.make_due(clock.now()).await;
+    schedule::tick(&s.app.pool, &clock).await.unwrap();
+    let (run_id, ..) = s.runs().await.pop().unwrap();
+    let run = RunRef {
+        organization_id: s.admin.organization_id,
+        run_id,
+    };
+    // A worker claims it, then its instance dies: the lease runs out and the sweep ends it.
+    sync::start(&s.app.pool, run, &crate::sync_engine::lease())
+        .await
+        .unwrap()
+        .unwrap();
+    let expire =
+        "update sync_runs set lease_expires_at = now() - interval '1 second' where id = $1";
+    sqlx::query(expire)
+        .bind(run_id)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let before = Utc::now();
+    assert_eq!(sync::lease::sweep_expired(&s.app.pool).await.unwrap(), 1);
+    let (retry_at, attempt) = s.retry().await;
+    let retry_at = retry_at.expect("a stopped scheduled run is retried");
+    assert_eq!(attempt, Some(2));
+    assert!(retry_at >= before + roster_core::schedule::RETRY_BACKOFF[0] - TimeDelta::seconds(1));
+
+    // A Manual Sync stopped the same way waits for the admin.
+    sqlx::query(
+        "update sync_settings set retry_at = null, retry_attempt = null where domain_id = $1",
+    )
+    .bind(s.domain)
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    let manual = sync::enqueue(
+        &s.app.pool,
+        &NewRun {
+            organization_id: s.admin.organization_id,
+            domain_id: s.domain,
+            source: "office365",
+            test: false,
+            requested_by: Some("admin@fabrikam.example"),
+            applies_run_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let manual = RunRef {
+        organization_id: s.admin.organization_id,
+        run_id: manual,
+    };
+    sync::start(&s.app.pool, manual, &crate::sync_engine::lease())
+        .await
+        .unwrap()
+        .unwrap();
+    sqlx::query(expire)
+        .bind(manual.run_id)
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sync::lease::sweep_expired(&s.app.pool).await.unwrap(), 1);
+    assert_eq!(s.retry().await, (None, None));
+}
