@@ -151,20 +151,6 @@ pub fn subject(report: &RunReport) -> String {
     single_line(&text)
 }
 
-/// The counts table's rows.
-fn count_rows(c: &PlannedCounts) -> [(&'static str, u64); 8] {
-    [
-        ("Email accounts added", c.accounts_added),
-        ("Email accounts deleted", c.accounts_deleted),
-        ("Email accounts changed", c.accounts_updated),
-        ("Aliases added", c.aliases_added),
-        ("Aliases deleted", c.aliases_deleted),
-        ("Distribution lists changed", c.lists_changed),
-        ("List members added", c.members_added),
-        ("List members removed", c.members_removed),
-    ]
-}
-
 /// The opening sentence and what to do, per outcome.
 fn headline(report: &RunReport) -> (String, Option<&'static str>) {
     let domain = &report.domain;
@@ -261,7 +247,7 @@ fn text_body(report: &RunReport) -> String {
     }
     if let Some(c) = counts_of(&report.outcome) {
         let _ = writeln!(out, "Changes by kind:");
-        for (label, n) in count_rows(c) {
+        for (label, n) in c.labelled() {
             let _ = writeln!(out, "  {label}: {}", thousands(n));
         }
         out.push('\n');
@@ -321,7 +307,7 @@ fn html_body(report: &RunReport) -> String {
     }
     if let Some(c) = counts_of(&report.outcome) {
         out.push_str("<h2>Changes by kind</h2>\n<table>\n");
-        for (label, n) in count_rows(c) {
+        for (label, n) in c.labelled() {
             let _ = writeln!(
                 out,
                 "<tr><th scope=\"row\" align=\"left\">{}</th><td align=\"right\">{}</td></tr>",

@@ -29,13 +29,28 @@ impl PlannedCounts {
         self.accounts_added + self.accounts_deleted + self.aliases_added + self.aliases_deleted
     }
 
-    /// What `kind` of limit is measured against.
     /// Every change the plan holds (the rows an apply writes or deletes, lists counted by
     /// member).
     pub fn total_changes(&self) -> u64 {
         self.total_operations() + self.accounts_updated + self.members_added + self.members_removed
     }
 
+    /// Each count with the label admins read, in the order the run's page and the report
+    /// email list them.
+    pub fn labelled(&self) -> [(&'static str, u64); 8] {
+        [
+            ("Email accounts added", self.accounts_added),
+            ("Email accounts deleted", self.accounts_deleted),
+            ("Email accounts changed", self.accounts_updated),
+            ("Aliases added", self.aliases_added),
+            ("Aliases deleted", self.aliases_deleted),
+            ("Distribution lists changed", self.lists_changed),
+            ("List members added", self.members_added),
+            ("List members removed", self.members_removed),
+        ]
+    }
+
+    /// What `kind` of limit is measured against.
     pub fn planned(&self, kind: LimitKind) -> u64 {
         match kind {
             LimitKind::AccountAdd => self.accounts_added,

@@ -82,18 +82,7 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
         None => crate::model::synced_by(None, detail.attempt),
     };
     let apply_error = action_error(apply);
-    let counts = detail.counts.map(|c| {
-        vec![
-            ("Email accounts added", c.accounts_added),
-            ("Email accounts deleted", c.accounts_deleted),
-            ("Email accounts changed", c.accounts_updated),
-            ("Aliases added", c.aliases_added),
-            ("Aliases deleted", c.aliases_deleted),
-            ("Distribution lists changed", c.lists_changed),
-            ("List members added", c.members_added),
-            ("List members removed", c.members_removed),
-        ]
-    });
+    let counts = detail.counts.map(|c| c.labelled());
     let kept_note = match run.status.as_str() {
         "limit_exceeded" => Some("Nothing was applied: the plan goes beyond the Operations Limit. The changes below are what this sync would have made."),
         "planned" => Some("Test Sync: nothing was applied. The changes below are what a Manual Sync would make now."),

@@ -8,7 +8,7 @@
 //! failed, nothing changed. A worker whose renewal finds the lease gone (the sweep ended the
 //! run, an operator did) stops the run's work at once and records nothing.
 
-use super::{fetch, notify, RunRef, RunSpec};
+use super::{fetch, RunRef, RunSpec};
 use anyhow::{Context, Result};
 use sqlx::PgPool;
 use std::future::Future;
@@ -140,14 +140,11 @@ pub async fn sweep_expired(pool: &PgPool) -> Result<u64> {
         tracing::warn!(run_id = %r.id, organization_id = %r.organization_id, owner = ?r.lease_owner,
             "a sync run's lease expired (its worker stopped); marked failed, nothing changed");
         metrics::counter!(crate::ops::metrics::RUNS_LEASE_EXPIRED).increment(1);
-        metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
         let run = RunRef {
             organization_id: r.organization_id,
             run_id: r.id,
         };
-        fetch::clear_staging(pool, run).await?;
-        notify(pool, run).await?;
-        super::after_swept(pool, run).await;
+        super::after_swept(pool, run).await?;
     }
     Ok(swept.len() as u64)
 }

@@ -349,20 +349,23 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
     .await
     .context("ending an interrupted run")?
     .rows_affected();
-    fetch::clear_staging(pool, run).await?;
     if updated > 0 {
         tracing::warn!(run_id = %run.run_id, "a sync run was interrupted; marked failed");
-        metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
-        notify(pool, run).await?;
-        after_swept(pool, run).await;
+        after_swept(pool, run).await?;
+    } else {
+        fetch::clear_staging(pool, run).await?;
     }
     Ok(updated > 0)
 }
 
 /// What follows the ending of a run that its worker could not end (its instance stopped, or
-/// its job was lost): like any passing failure, a scheduled run is tried again; the report is
-/// queued. Never fails: the ending stands, errors are logged.
-pub(crate) async fn after_swept(pool: &PgPool, run: RunRef) {
+/// its job was lost), once the run is marked failed: its staging is cleared, the progress
+/// streams told, and — like after any passing failure — a scheduled run is tried again; the
+/// report is queued. Retry and report errors are logged: the ending stands.
+pub(crate) async fn after_swept(pool: &PgPool, run: RunRef) -> Result<()> {
+    metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
+    fetch::clear_staging(pool, run).await?;
+    notify(pool, run).await?;
     let stopped = Outcome::Failed {
         message: lease::STOPPED_MESSAGE.to_owned(),
         code: None,
@@ -374,6 +377,7 @@ pub(crate) async fn after_swept(pool: &PgPool, run: RunRef) {
         tracing::error!(run_id = %run.run_id, error = ?error, "could not schedule the retry of a stopped run");
     }
     crate::report::queue_after_run(pool, run).await;
+    Ok(())
 }
 
 /// Ends runs that are queued or running with no job left to run them (apalis gave up on the
@@ -399,14 +403,11 @@ pub async fn sweep_orphans(pool: &PgPool) -> Result<u64> {
     .context("ending runs without a job")?;
     for r in &swept {
         tracing::warn!(run_id = %r.id, organization_id = %r.organization_id, "a sync run had no job left; marked failed");
-        metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
         let run = RunRef {
             organization_id: r.organization_id,
             run_id: r.id,
         };
-        fetch::clear_staging(pool, run).await?;
-        notify(pool, run).await?;
-        after_swept(pool, run).await;
+        after_swept(pool, run).await?;
     }
     Ok(swept.len() as u64)
 }

@@ -339,20 +339,7 @@ impl TestApp {
     }
 
     async fn sign_in(&self, email: String, organization_id: Uuid) -> Admin {
-        let client = new_client();
-        let res = post(
-            &client,
-            &self.address,
-            "login",
-            &[("email", &email), ("password", PASSWORD)],
-        )
-        .await;
-        assert_eq!(
-            res.status(),
-            StatusCode::OK,
-            "sign-in failed: {}",
-            res.text().await.unwrap()
-        );
+        let client = signed_in_client(&self.address, &email).await;
         Admin {
             email,
             organization_id,
@@ -369,6 +356,25 @@ impl TestApp {
             address: self.address.clone(),
         }
     }
+}
+
+/// A client signed in at `address` as `email` (with [`PASSWORD`]); the sign-in must succeed.
+pub async fn signed_in_client(address: &str, email: &str) -> reqwest::Client {
+    let client = new_client();
+    let res = post(
+        &client,
+        address,
+        "login",
+        &[("email", email), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "sign-in failed: {}",
+        res.text().await.unwrap()
+    );
+    client
 }
 
 /// POSTs a form to a server function, as the hydrated app does.

@@ -10,7 +10,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{generated_tenant, new_client, post, MS_CLIENT_ID, MS_SECRET, PASSWORD};
+use crate::helpers::{
+    generated_tenant, new_client, post, signed_in_client, MS_CLIENT_ID, MS_SECRET, PASSWORD,
+};
 use reqwest::StatusCode;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
 use roster_m365_emulator::{FaultConfig, RunningEmulator};
@@ -173,20 +175,7 @@ impl Browser {
         )
         .await
         .unwrap();
-        let client = new_client();
-        let res = post(
-            &client,
-            &instance.url,
-            "login",
-            &[("email", &email), ("password", PASSWORD)],
-        )
-        .await;
-        assert_eq!(
-            res.status(),
-            StatusCode::OK,
-            "{}",
-            res.text().await.unwrap()
-        );
+        let client = signed_in_client(&instance.url, &email).await;
         Self {
             client,
             organization_id: created.organization_id,
