@@ -155,6 +155,9 @@ async fn main() -> Result<()> {
                 startup::shutdown_signal().await;
                 let _ = stop_tx.send(true);
             });
+            // Before anything starts: a mail setting that can't work stops the start.
+            let mailer = roster_server::report::mailer::Mailer::new(&config.mail, &config.public_url)?;
+            tracing::info!("{}", mailer.describe());
             let engine = worker::Engine {
                 pool: pool.clone(),
                 microsoft: microsoft.map(|m| m.client),
@@ -173,8 +176,6 @@ async fn main() -> Result<()> {
                 scheduler_tick,
                 stopped(),
             ));
-            let mailer = roster_server::report::mailer::Mailer::new(&config.mail, &config.public_url)?;
-            tracing::info!("{}", mailer.describe());
             let reports = tokio::spawn(worker::run_reports(
                 pool.clone(),
                 std::sync::Arc::new(mailer),

@@ -529,7 +529,12 @@ async fn conclude(pool: &PgPool, spec: &RunSpec, outcome: Outcome) -> Result<Out
         return Ok(Outcome::EndedElsewhere);
     }
     crate::ops::metrics::run_finished(&outcome, spec.started.elapsed());
-    crate::schedule::retry::after_end(pool, spec.run, &outcome, chrono::Utc::now()).await?;
+    // The ending stands whatever follows: a retry that can't be scheduled is logged.
+    if let Err(error) =
+        crate::schedule::retry::after_end(pool, spec.run, &outcome, chrono::Utc::now()).await
+    {
+        tracing::error!(run_id = %spec.run.run_id, error = ?error, "could not schedule the retry of a failed scheduled sync");
+    }
     // Right after the ending is recorded: the report email, if the run gets one.
     crate::report::queue_after_run(pool, spec.run).await;
     Ok(outcome)
