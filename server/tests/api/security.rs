@@ -323,3 +323,36 @@ async fn the_progress_stream_ends_with_its_session(pool: PgPool) {
     .await;
     assert!(ended.is_ok(), "the stream outlived its session");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_progress_stream_of_a_removed_admin_ends(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let first = app.admin("Acme").await;
+    let domain = first.create_domain("removed.example", "office365").await;
+    let second: AdminRow = first
+        .ok(
+            "add_admin",
+            &[("email", "watcher@acme.example"), ("password", PASSWORD)],
+        )
+        .await;
+    let second_id = admin_id(&app.pool, &second.email).await;
+    let second = app.admin_session(&second.email).await;
+    let mut stream = second
+        .client
+        .get(format!("{}/domains/{domain}/sync/events", app.address))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let first_event = stream.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first_event).contains("progress"));
+
+    // The other admin removes them: their open stream ends, well before its periodic check.
+    let () = first.ok("remove_admin", &[("admin_id", &second_id)]).await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived its admin");
+}
