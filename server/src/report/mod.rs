@@ -220,16 +220,11 @@ async fn load_report(pool: &PgPool, public_url: &str, job: ReportJob) -> Result<
             code: run.error_code,
         },
     };
-    let warnings_total = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from sync_run_warnings where organization_id = $1 and run_id = $2"#,
-        org,
-        job.run_id
-    )
-    .fetch_one(pool)
-    .await
-    .context("counting the run's warnings")?;
-    let warnings = sqlx::query_scalar!(
-        "select message from sync_run_warnings where organization_id = $1 and run_id = $2 order by seq limit $3",
+    // The first rows of each list, each row with the list's full count (the window is
+    // counted before the limit).
+    let warnings = sqlx::query!(
+        r#"select message, count(*) over () as "total!" from sync_run_warnings
+           where organization_id = $1 and run_id = $2 order by seq limit $3"#,
         org,
         job.run_id,
         REPORT_MAX_WARNINGS as i64
@@ -237,16 +232,11 @@ async fn load_report(pool: &PgPool, public_url: &str, job: ReportJob) -> Result<
     .fetch_all(pool)
     .await
     .context("loading the run's warnings")?;
-    let changes_total = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from sync_run_changes where organization_id = $1 and run_id = $2"#,
-        org,
-        job.run_id
-    )
-    .fetch_one(pool)
-    .await
-    .context("counting the run's changes")?;
+    let warnings_total = warnings.first().map_or(0, |w| w.total);
+    let warnings = warnings.into_iter().map(|w| w.message).collect();
     let changes = sqlx::query!(
-        r#"select kind, address, item, before, after from sync_run_changes
+        r#"select kind, address, item, before, after, count(*) over () as "total!"
+           from sync_run_changes
            where organization_id = $1 and run_id = $2 order by seq limit $3"#,
         org,
         job.run_id,
@@ -254,16 +244,18 @@ async fn load_report(pool: &PgPool, public_url: &str, job: ReportJob) -> Result<
     )
     .fetch_all(pool)
     .await
-    .context("loading the run's changes")?
-    .into_iter()
-    .map(|c| ReportChange {
-        kind: c.kind,
-        address: c.address,
-        item: c.item,
-        before: c.before,
-        after: c.after,
-    })
-    .collect();
+    .context("loading the run's changes")?;
+    let changes_total = changes.first().map_or(0, |c| c.total);
+    let changes = changes
+        .into_iter()
+        .map(|c| ReportChange {
+            kind: c.kind,
+            address: c.address,
+            item: c.item,
+            before: c.before,
+            after: c.after,
+        })
+        .collect();
     Ok(Some(RunReport {
         domain: run.domain,
         outcome,

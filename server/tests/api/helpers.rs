@@ -358,6 +358,32 @@ impl TestApp {
     }
 }
 
+/// Connects `domain` (named `name`) to the emulator's `tenant` as the consent callback stores
+/// it once the granter is proven (the consent flow itself is tested in `microsoft.rs`); the
+/// tenant lists the domain as verified.
+pub async fn connect_to_tenant(
+    pool: &PgPool,
+    organization_id: Uuid,
+    domain: Uuid,
+    name: &str,
+    tenant: &str,
+    granted_by: &str,
+) {
+    sqlx::query!(
+        r#"insert into microsoft_connections (organization_id, domain_id, tenant_id, tenant_name,
+               tenant_domains, domain_verified, granted_by_email)
+           values ($1, $2, $3, 'Test tenant', array[$4], true, $5)"#,
+        organization_id,
+        domain,
+        tenant,
+        name,
+        granted_by
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 /// A client signed in at `address` as `email` (with [`PASSWORD`]); the sign-in must succeed.
 pub async fn signed_in_client(address: &str, email: &str) -> reqwest::Client {
     let client = new_client();

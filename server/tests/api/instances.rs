@@ -11,7 +11,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::helpers::{
-    generated_tenant, new_client, post, signed_in_client, MS_CLIENT_ID, MS_SECRET, PASSWORD,
+    connect_to_tenant, generated_tenant, new_client, post, signed_in_client, MS_CLIENT_ID,
+    MS_SECRET, PASSWORD,
 };
 use reqwest::StatusCode;
 use roster_core::{EmailAddress, NewPassword, OrganizationName};
@@ -276,18 +277,15 @@ async fn connected_domain(pool: &PgPool, browser: &Browser, a: &Instance, tenant
             &[("name", DOMAIN), ("server_type", "office365")],
         )
         .await;
-    sqlx::query(
-        r#"insert into microsoft_connections (organization_id, domain_id, tenant_id, tenant_name,
-               tenant_domains, domain_verified, granted_by_email)
-           values ($1, $2, $3, 'Instances', array[$4], true, 'consent@instances.example')"#,
+    connect_to_tenant(
+        pool,
+        browser.organization_id,
+        domain,
+        DOMAIN,
+        tenant,
+        "consent@instances.example",
     )
-    .bind(browser.organization_id)
-    .bind(domain)
-    .bind(tenant)
-    .bind(DOMAIN)
-    .execute(pool)
-    .await
-    .unwrap();
+    .await;
     domain
 }
 

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{generated_tenant, spawn_app, spawn_app_with_microsoft};
+use crate::helpers::{connect_to_tenant, generated_tenant, spawn_app, spawn_app_with_microsoft};
 use app::model::RunDetail;
 use reqwest::StatusCode;
 use roster_m365_emulator::FaultConfig;
@@ -92,19 +92,15 @@ async fn metrics_count_runs_graph_requests_and_describe_every_series(pool: PgPoo
 
     let admin = app.admin("Metrics").await;
     let domain = admin.create_domain(DOMAIN, "office365").await;
-    sqlx::query(
-        r#"insert into microsoft_connections (organization_id, domain_id, tenant_id, tenant_name,
-               tenant_domains, domain_verified, granted_by_email)
-           values ($1, $2, $3, 'Metrics', array[$4], true, $5)"#,
+    connect_to_tenant(
+        &app.pool,
+        admin.organization_id,
+        domain,
+        DOMAIN,
+        &tenant,
+        &admin.email,
     )
-    .bind(admin.organization_id)
-    .bind(domain)
-    .bind(&tenant)
-    .bind(DOMAIN)
-    .bind(&admin.email)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     let domain = domain.to_string();
     let run: uuid::Uuid = admin
         .ok("start_sync", &[("domain_id", &domain), ("mode", "manual")])

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{generated_tenant, microsoft_config, spawn_app_mail, Admin, TestApp};
+use crate::helpers::{
+    connect_to_tenant, generated_tenant, microsoft_config, spawn_app_mail, Admin, TestApp,
+};
 use app::model::RunDetail;
 use roster_m365_emulator::RunningEmulator;
 use roster_server::report::mailer::MailSettings;
@@ -87,19 +89,15 @@ async fn setup(pool: PgPool, users: usize, mail: MailSettings) -> Setup {
     .await;
     let admin = app.admin("Reports").await;
     let domain = admin.create_domain(DOMAIN, "office365").await;
-    sqlx::query!(
-        r#"insert into microsoft_connections (organization_id, domain_id, tenant_id, tenant_name,
-               tenant_domains, domain_verified, granted_by_email)
-           values ($1, $2, $3, 'Reports', array[$4], true, $5)"#,
+    connect_to_tenant(
+        &app.pool,
         admin.organization_id,
         domain,
-        tenant_id,
         DOMAIN,
-        admin.email
+        &tenant_id,
+        &admin.email,
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     let tag = Uuid::new_v4().simple().to_string();
     let recipients = vec![
         format!("ops-{tag}@watchers.example"),

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::{generated_tenant, spawn_app_with_microsoft, Admin, TestApp};
+use crate::helpers::{
+    connect_to_tenant, generated_tenant, spawn_app_with_microsoft, Admin, TestApp,
+};
 use app::error::AppError;
 use app::model::{ChangeRow, HistoryRow, Paged, RunDetail, SyncOverview};
 use reqwest::StatusCode;
@@ -33,19 +35,15 @@ async fn setup(pool: PgPool, users: usize) -> Setup {
     let app = spawn_app_with_microsoft(pool, emu.base_url()).await;
     let admin = app.admin("Fabrikam").await;
     let domain = admin.create_domain(DOMAIN, "office365").await;
-    sqlx::query!(
-        r#"insert into microsoft_connections (organization_id, domain_id, tenant_id, tenant_name,
-               tenant_domains, domain_verified, granted_by_email)
-           values ($1, $2, $3, 'Fabrikam', array[$4], true, $5)"#,
+    connect_to_tenant(
+        &app.pool,
         admin.organization_id,
         domain,
-        tenant_id,
         DOMAIN,
-        admin.email
+        &tenant_id,
+        &admin.email,
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     Setup {
         _emu: emu,
         app,
