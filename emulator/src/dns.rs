@@ -122,6 +122,27 @@ impl DnsServer {
     }
 }
 
+/// A UDP socket and a TCP listener on the same port. With port 0 the port is the one the
+/// UDP bind picked, which a TCP socket (a client connection's local port, say) may already
+/// hold: then another free port is tried.
+async fn bind_pair(addr: SocketAddr) -> anyhow::Result<(UdpSocket, TcpListener)> {
+    let mut tries = 0;
+    loop {
+        let udp = UdpSocket::bind(addr).await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(error)
+                if addr.port() == 0
+                    && error.kind() == std::io::ErrorKind::AddrInUse
+                    && tries < 20 =>
+            {
+                tries += 1;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 impl std::fmt::Debug for DnsServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DnsServer")
@@ -133,9 +154,8 @@ impl std::fmt::Debug for DnsServer {
 /// Serves DNS on `addr` (UDP and TCP, the same port; port 0 picks a free one) in background
 /// tasks of the current runtime.
 pub async fn serve(addr: SocketAddr, state: &Arc<EmulatorState>) -> anyhow::Result<DnsServer> {
-    let udp = UdpSocket::bind(addr).await?;
+    let (udp, tcp) = bind_pair(addr).await?;
     let bound = udp.local_addr()?;
-    let tcp = TcpListener::bind(bound).await?;
     let mut server = Server::new(Handler {
         state: Arc::downgrade(state),
     });
