@@ -9,7 +9,7 @@ use crate::components::status::{ErrorPanel, Loading, LocalTime};
 use crate::model::{ScheduleAlert, SyncSettings};
 use crate::pages::domain_layout::use_domain;
 use crate::pages::microsoft_connection::MicrosoftConnectionPanel;
-use crate::pages::sync_panel::{HistoryVersion, SyncHistory, SyncPanel};
+use crate::pages::sync_panel::{HistoryVersion, LiveRun, SyncHistory, SyncPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster_core::{LimitKind, ServerType};
@@ -34,6 +34,7 @@ pub fn Office365SyncPage() -> impl IntoView {
     let auto_saved = successes(save_auto);
     let limits_saved = successes(save_limits);
     provide_context(HistoryVersion(RwSignal::new(0)));
+    provide_context(LiveRun(RwSignal::new(None)));
     let settings = Resource::new(
         move || (auto_saved.get(), limits_saved.get()),
         move |_| get_sync_settings(domain_id),

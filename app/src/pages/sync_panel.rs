@@ -15,13 +15,21 @@ use uuid::Uuid;
 #[derive(Clone, Copy)]
 pub struct HistoryVersion(pub RwSignal<u32>);
 
+/// The latest run as the progress stream last pushed it (`None` before the first event):
+/// Sync History shows that run's row from it, so the row follows the run even when history
+/// reloads answer out of order or a reload's page was rendered while the run was ending.
+#[derive(Clone, Copy)]
+pub struct LiveRun(pub RwSignal<Option<Option<RunStatus>>>);
+
 #[component]
 pub fn SyncPanel(domain_id: Uuid) -> impl IntoView {
     let start = ServerAction::<StartSync>::new();
     let started = successes(start);
     let history = use_context::<HistoryVersion>();
     // The latest run as pushed by the server; `None` until the first event.
-    let live: RwSignal<Option<Option<RunStatus>>> = RwSignal::new(None);
+    let live = use_context::<LiveRun>()
+        .map(|l| l.0)
+        .unwrap_or_else(|| RwSignal::new(None));
     let overview = Resource::new(move || started.get(), move |_| get_sync_overview(domain_id));
     Effect::new(move |_| {
         if started.get() > 0 {
@@ -188,6 +196,12 @@ fn subscribe(
 pub fn SyncHistory(domain_id: Uuid) -> impl IntoView {
     let query = use_query_map();
     let version = use_context::<HistoryVersion>().map(|v| v.0);
+    let live = use_context::<LiveRun>().map(|l| l.0);
+    // The pushed state of a run, when it is the one the stream follows.
+    let pushed = move |id: Uuid| {
+        live.and_then(|l| l.get().flatten())
+            .filter(|latest| latest.id == id)
+    };
     let page = move || {
         query
             .read()
@@ -224,7 +238,16 @@ pub fn SyncHistory(domain_id: Uuid) -> impl IntoView {
                                         {empty.then(|| view! { <EmptyRow colspan=4>"Nothing found"</EmptyRow> })}
                                         {p.rows.into_iter().map(|r| {
                                             let href = format!("/domains/{domain_id}/sync/runs/{}", r.id);
-                                            let class = match r.status.as_str() {
+                                            let (id, test) = (r.id, r.test);
+                                            let (stored_status, stored_summary) = (r.status.clone(), r.summary.clone());
+                                            let status = move || pushed(id).map(|l| l.status).unwrap_or_else(|| stored_status.clone());
+                                            let summary = move || match pushed(id) {
+                                                Some(l) => l.summary.unwrap_or_else(|| {
+                                                    crate::model::status_label(&l.status, test).to_owned() + "…"
+                                                }),
+                                                None => stored_summary.clone(),
+                                            };
+                                            let class = move || match status().as_str() {
                                                 "failed" | "limit_exceeded" => "summary bad",
                                                 _ => "summary",
                                             };
@@ -233,7 +256,7 @@ pub fn SyncHistory(domain_id: Uuid) -> impl IntoView {
                                                     <td><A href=href><Time time=r.queued_at /></A></td>
                                                     <td>{r.synced_by()}</td>
                                                     <td>{if r.test { "Yes" } else { "No" }}</td>
-                                                    <td class=class>{r.summary}</td>
+                                                    <td class=class>{summary}</td>
                                                 </tr>
                                             }
                                         }).collect_view()}
