@@ -103,6 +103,20 @@ pub enum DirectoryError {
 }
 
 impl DirectoryError {
+    /// Whether the directory no longer accepts the state a change round resumed from (Graph:
+    /// `410 Gone`, or `syncStateNotFound` / `syncStateInvalid` / `resyncRequired`): the round
+    /// must start over from scratch.
+    pub fn is_sync_state_lost(&self) -> bool {
+        let DirectoryError::Graph(detail) = self else {
+            return false;
+        };
+        detail.status == Some(410)
+            || matches!(
+                detail.code.as_deref(),
+                Some("syncStateNotFound" | "syncStateInvalid" | "resyncRequired")
+            )
+    }
+
     /// What Microsoft said, when it said something.
     pub fn microsoft(&self) -> Option<&MicrosoftDetail> {
         match self {

@@ -8,9 +8,14 @@
 //! functions of [`normalize`] turn them into the [`DirectoryAccount`]s Roster stores for one
 //! customer domain.
 
+pub mod delta;
 mod error;
 pub mod normalize;
 
+pub use delta::{
+    ChangePage, ChangePager, Collection, MirrorKind, MirrorObject, ObjectChange, ObjectPatch,
+    ResumeState,
+};
 pub use error::{DirectoryError, MicrosoftDetail};
 pub use normalize::{normalize, normalize_page, primary_address, ProxyAddress};
 
@@ -31,6 +36,14 @@ pub trait Directory: Send + Sync {
 
     /// Starts a full read. Nothing is requested until the first [`DirectoryPager::next_page`].
     fn pages(&self) -> Box<dyn DirectoryPager>;
+
+    /// Which directory this is (for Microsoft 365, the tenant id). A domain whose directory is
+    /// another one than last time is read from scratch.
+    fn identity(&self) -> String;
+
+    /// Starts a change round: what changed since `resume`, or everything (a full round) with
+    /// `None`. Nothing is requested until the first [`ChangePager::next_page`].
+    fn changes(&self, resume: Option<&ResumeState>) -> Box<dyn ChangePager>;
 }
 
 /// The pages of one full read of a directory, in order.

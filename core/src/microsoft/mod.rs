@@ -11,6 +11,7 @@
 //! and 504 are retried after `Retry-After` (fractional seconds allowed) or with capped,
 //! jittered exponential backoff, within a [`RetryPolicy`]; a 401 gets one token refresh.
 
+mod delta;
 mod graph;
 mod model;
 mod pager;
@@ -19,6 +20,7 @@ mod samples;
 mod sign_in;
 mod token;
 
+pub use delta::MicrosoftChanges;
 pub use pager::MicrosoftPager;
 pub use sign_in::{Granter, IdTokenProblem, SignInError, SignInStart, GLOBAL_ADMINISTRATOR_ROLE};
 
@@ -28,7 +30,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::directory::{ConnectionTest, Directory, DirectoryError, DirectoryPager, DomainRules};
+use crate::directory::{
+    ChangePager, ConnectionTest, Directory, DirectoryError, DirectoryPager, DomainRules,
+    ResumeState,
+};
 use crate::DomainName;
 
 /// Microsoft's global login endpoint.
@@ -320,6 +325,18 @@ impl Directory for MicrosoftDirectory {
 
     fn pages(&self) -> Box<dyn DirectoryPager> {
         Box::new(self.pager())
+    }
+
+    fn identity(&self) -> String {
+        self.tenant.as_str().to_owned()
+    }
+
+    fn changes(&self, resume: Option<&ResumeState>) -> Box<dyn ChangePager> {
+        Box::new(MicrosoftChanges::new(
+            self.client.inner.clone(),
+            self.tenant.clone(),
+            resume,
+        ))
     }
 }
 

@@ -38,6 +38,7 @@ pub fn routes() -> Router<Arc<EmulatorState>> {
             get(members::transitive),
         )
         .route("/v1.0/contacts", get(contacts::list))
+        .route("/v1.0/contacts/delta", get(delta::contacts))
         .route("/v1.0/contacts/{id}", get(contacts::get))
         .route("/v1.0/organization", get(organization::organization))
         .route("/v1.0/domains", get(organization::domains))

@@ -57,11 +57,14 @@ fn address_taken(error: &sqlx::Error) -> bool {
 /// transaction that the domain is still connected to the plan's tenant and that the recipients
 /// are still what the plan was made against. Either way, an address the plan adds that now
 /// belongs to anything but this sync refuses the whole apply.
+/// With `save`, also saves where the next read of the directory resumes, in the same
+/// transaction.
 pub async fn apply(
     pool: &PgPool,
     spec: &RunSpec,
     counts: PlannedCounts,
     kept: Option<KeptPlan<'_>>,
+    save: Option<&super::resume::Save>,
 ) -> Result<Applied> {
     let org = spec.run.organization_id;
     let run = spec.run.run_id;
@@ -262,6 +265,9 @@ pub async fn apply(
     .execute(&mut *tx)
     .await
     .context("recording the sync time")?;
+    if let Some(save) = save {
+        super::resume::save(&mut tx, spec, save).await?;
+    }
     // The run's outcome commits with its changes: a crash can't leave one without the other.
     // Only a run still `running` under this worker's lease ends here; one ended meanwhile by
     // someone else (or whose lease is no longer this worker's) rolls back.

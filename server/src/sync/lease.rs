@@ -8,7 +8,7 @@
 //! failed, nothing changed. A worker whose renewal finds the lease gone (the sweep ended the
 //! run, an operator did) stops the run's work at once and records nothing.
 
-use super::{fetch, RunRef, RunSpec};
+use super::{RunRef, RunSpec};
 use anyhow::{Context, Result};
 use sqlx::PgPool;
 use std::future::Future;
@@ -116,7 +116,7 @@ where
         () = lost => {
             tracing::warn!(run_id = %spec.run.run_id, owner = spec.lease.owner(),
                 "this worker lost the run's lease (the run was ended elsewhere); its work stops, nothing of it recorded");
-            fetch::clear_staging(pool, spec.run).await?;
+            super::clear_scratch(pool, spec.run).await?;
             Ok(None)
         }
     }

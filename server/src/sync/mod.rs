@@ -1,10 +1,12 @@
 //! The sync engine: makes a domain's synced recipients match its directory.
 //!
-//! A run goes through its phases in order — **fetch** (the connector's pages, normalized, into
-//! `sync_staging`), **plan** (staging against the current recipients, into
-//! `sync_run_changes`), **check limits**, **apply** (one transaction of set-based statements)
+//! A run goes through its phases in order — **read** (a change round of the connector into
+//! the domain's mirror: what changed since the last applied run, or everything), **plan**
+//! (the changed objects, or all of them, normalized from the mirror into `sync_staging`, then
+//! compared with the current recipients into `sync_run_changes`), **check limits**, **apply**
+//! (one transaction of set-based statements, which also saves where the next read resumes)
 //! and **report** — and writes its phase and counts to `sync_runs` as it goes, so any server
-//! instance can show its progress. A run whose fetch did not finish applies nothing.
+//! instance can show its progress. A run whose read did not finish applies nothing.
 //!
 //! A run ends once: every statement that gives a run its ending (applied, planned, limit
 //! exceeded, failed) matches only while the run is still `running` and its lease is this
@@ -13,11 +15,15 @@
 //! whole transaction — and the run keeps the ending it has.
 
 pub mod apply;
-mod fetch;
+pub mod expand;
 pub mod lease;
+pub mod mirror;
 pub mod ownership;
 pub mod plan;
+pub mod read;
+pub mod resume;
 pub mod retention;
+pub mod stage;
 
 use anyhow::{Context, Result};
 use lease::LeaseHolder;
@@ -186,7 +192,7 @@ pub async fn run_started(
 ) -> Result<Outcome> {
     let run = spec.run;
     let result = execute(pool, directory, rules, limits, spec).await;
-    fetch::clear_staging(pool, run).await?;
+    clear_scratch(pool, run).await?;
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(error) => failure(run, &error),
@@ -208,7 +214,7 @@ pub async fn fail_started(pool: &PgPool, spec: &RunSpec, message: String) -> Res
 /// read, …): logged under a reference, nothing changed.
 pub async fn fail_after_error(pool: &PgPool, spec: &RunSpec, error: &anyhow::Error) -> Result<()> {
     let outcome = failure(spec.run, error);
-    fetch::clear_staging(pool, spec.run).await?;
+    clear_scratch(pool, spec.run).await?;
     conclude(pool, spec, outcome).await?;
     Ok(())
 }
@@ -304,7 +310,7 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
             fingerprint: &print,
             tenant_id: kept.tenant_id.as_deref(),
         };
-        Ok(match apply::apply(pool, spec, counts, Some(kept_plan)).await? {
+        Ok(match apply::apply(pool, spec, counts, Some(kept_plan), None).await? {
             apply::Applied::Done => Outcome::Applied(counts),
             apply::Applied::Refused(message) => refuse(message),
             apply::Applied::EndedElsewhere => Outcome::EndedElsewhere,
@@ -353,7 +359,7 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
         tracing::warn!(run_id = %run.run_id, "a sync run was interrupted; marked failed");
         after_swept(pool, run).await?;
     } else {
-        fetch::clear_staging(pool, run).await?;
+        clear_scratch(pool, run).await?;
     }
     Ok(updated > 0)
 }
@@ -364,7 +370,7 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
 /// report is queued. Retry and report errors are logged: the ending stands.
 pub(crate) async fn after_swept(pool: &PgPool, run: RunRef) -> Result<()> {
     metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
-    fetch::clear_staging(pool, run).await?;
+    clear_scratch(pool, run).await?;
     notify(pool, run).await?;
     let stopped = Outcome::Failed {
         message: lease::STOPPED_MESSAGE.to_owned(),
@@ -463,11 +469,38 @@ async fn execute(
     limits: &OperationsLimits,
     spec: &RunSpec,
 ) -> Result<Outcome> {
-    let accounts_read = fetch::fetch(pool, directory, rules, spec.run).await?;
-    let synced_now = plan::synced_accounts(pool, spec).await?;
-    check_not_emptied(accounts_read, synced_now)?;
+    let identity = directory.identity();
+    let start = resume::start(pool, spec, &identity, rules).await?;
+    let round = read::read(pool, directory, spec, start.resume).await?;
+    let scope = if round.full || start.plan_all {
+        expand::Scope::All
+    } else {
+        expand::Scope::Changed
+    };
     set_phase(pool, spec.run, "plan").await?;
-    let counts = plan::plan(pool, spec).await?;
+    if scope == expand::Scope::Changed {
+        expand::close_over_lists(pool, spec).await?;
+    }
+    let accounts_read = expand::stage_from_mirror(pool, spec, rules, scope).await?;
+    sqlx::query!(
+        "update sync_runs set accounts_read = $3 where organization_id = $1 and id = $2",
+        spec.run.organization_id,
+        spec.run.run_id,
+        i64::try_from(accounts_read)?
+    )
+    .execute(pool)
+    .await
+    .context("recording the accounts read")?;
+    notify(pool, spec.run).await?;
+    // A directory that suddenly holds nothing for the domain is refused, not synced: after a
+    // change round, what it would hold is the unchanged accounts plus the changed ones read.
+    let synced_now = plan::synced_accounts(pool, spec).await?;
+    let would_hold = match scope {
+        expand::Scope::All => accounts_read,
+        expand::Scope::Changed => plan::unchanged_accounts(pool, spec).await? + accounts_read,
+    };
+    check_not_emptied(would_hold, synced_now)?;
+    let counts = plan::plan(pool, spec, scope, limits).await?;
     set_phase(pool, spec.run, "check_limits").await?;
     let exceeded = exceeded_limits(&counts, limits);
     if !exceeded.is_empty() {
@@ -487,15 +520,29 @@ async fn execute(
         return Ok(Outcome::Planned(counts));
     }
     set_phase(pool, spec.run, "apply").await?;
-    Ok(match apply::apply(pool, spec, counts, None).await? {
-        apply::Applied::Done => Outcome::Applied(counts),
-        apply::Applied::Refused(message) => Outcome::Failed {
-            message: message.to_owned(),
-            code: None,
-            transient: false,
+    let save = round.resume_after.map(|resume| resume::Save {
+        directory: identity,
+        resume,
+        rules: rules.clone(),
+        full: round.full,
+    });
+    Ok(
+        match apply::apply(pool, spec, counts, None, save.as_ref()).await? {
+            apply::Applied::Done => Outcome::Applied(counts),
+            apply::Applied::Refused(message) => Outcome::Failed {
+                message: message.to_owned(),
+                code: None,
+                transient: false,
+            },
+            apply::Applied::EndedElsewhere => Outcome::EndedElsewhere,
         },
-        apply::Applied::EndedElsewhere => Outcome::EndedElsewhere,
-    })
+    )
+}
+
+/// Clears a run's scratch data: its staging and its list of changed objects.
+pub(crate) async fn clear_scratch(pool: &PgPool, run: RunRef) -> Result<()> {
+    stage::clear_staging(pool, run).await?;
+    mirror::clear_dirty(pool, run).await
 }
 
 async fn set_phase(pool: &PgPool, run: RunRef, phase: &str) -> Result<()> {

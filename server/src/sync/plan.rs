@@ -8,7 +8,9 @@
 
 use super::{RunRef, RunSpec};
 use anyhow::{Context, Result};
-use roster_core::sync::PlannedCounts;
+use super::expand::Scope;
+use roster_core::sync::{exceeded_limits, PlannedCounts};
+use roster_core::OperationsLimits;
 use sqlx::{PgPool, Postgres, Transaction};
 
 /// How many accounts the sync owns in the domain now.
@@ -26,8 +28,36 @@ pub async fn synced_accounts(pool: &PgPool, spec: &RunSpec) -> Result<u64> {
     Ok(u64::try_from(n)?)
 }
 
-/// Writes the run's changes and warnings; returns their counts.
-pub async fn plan(pool: &PgPool, spec: &RunSpec) -> Result<PlannedCounts> {
+/// How many of the sync's accounts in the domain are of objects the run's change round did
+/// not touch.
+pub async fn unchanged_accounts(pool: &PgPool, spec: &RunSpec) -> Result<u64> {
+    let n = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from accounts a
+           where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
+             and not exists (select 1 from sync_dirty d
+                             where d.organization_id = $1 and d.run_id = $4
+                               and d.external_id = a.external_id)"#,
+        spec.run.organization_id,
+        spec.domain_id,
+        spec.source,
+        spec.run.run_id
+    )
+    .fetch_one(pool)
+    .await
+    .context("counting the accounts the changes leave alone")?;
+    Ok(u64::try_from(n)?)
+}
+
+/// Writes the run's changes and warnings; returns their counts. With [`Scope::Changed`], only
+/// the sync's accounts of the run's changed objects (`sync_dirty`) are compared with what was
+/// staged for them; the others stand. A plan that goes beyond `limits` records a fingerprint
+/// of the recipients it was made against, for "Apply these changes".
+pub async fn plan(
+    pool: &PgPool,
+    spec: &RunSpec,
+    scope: Scope,
+    limits: &OperationsLimits,
+) -> Result<PlannedCounts> {
     let mut tx = pool.begin().await.context("starting the plan")?;
     // One consistent view of the current recipients for the whole plan.
     sqlx::query("set transaction isolation level repeatable read")
@@ -135,23 +165,31 @@ pub async fn plan(pool: &PgPool, spec: &RunSpec) -> Result<PlannedCounts> {
     .await
     .context("recording alias conflicts")?;
 
-    insert_changes(&mut tx, spec).await?;
+    insert_changes(&mut tx, spec, scope).await?;
     let counts = count(&mut tx, spec).await?;
-    let print = fingerprint(&mut tx, org, domain, source).await?;
-    sqlx::query!(
-        "update sync_runs set recipients_fingerprint = $3 where organization_id = $1 and id = $2",
-        org,
-        run,
-        print
-    )
-    .execute(&mut *tx)
-    .await
-    .context("recording what the plan was made against")?;
+    // Only a plan kept at the Operations Limit is ever applied later: only it needs the
+    // (whole-domain) fingerprint.
+    if !exceeded_limits(&counts, limits).is_empty() {
+        let print = fingerprint(&mut tx, org, domain, source).await?;
+        sqlx::query!(
+            "update sync_runs set recipients_fingerprint = $3 where organization_id = $1 and id = $2",
+            org,
+            run,
+            print
+        )
+        .execute(&mut *tx)
+        .await
+        .context("recording what the plan was made against")?;
+    }
     tx.commit().await.context("committing the plan")?;
     Ok(counts)
 }
 
-async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<()> {
+async fn insert_changes(
+    tx: &mut Transaction<'_, Postgres>,
+    spec: &RunSpec,
+    scope: Scope,
+) -> Result<()> {
     let RunRef {
         organization_id: org,
         run_id: run,
@@ -163,6 +201,8 @@ async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
                select a.id, a.address, a.kind, coalesce(a.display_name, '') as display_name
                from accounts a
                where a.organization_id = $1 and a.domain_id = $3 and a.source = $4
+                 and ($5 or a.external_id in (select d.external_id from sync_dirty d
+                                              where d.organization_id = $1 and d.run_id = $2))
            ),
            cur_aliases as (
                select c.address, ad.address as alias
@@ -220,6 +260,7 @@ async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
     .bind(run)
     .bind(spec.domain_id)
     .bind(spec.source.as_str())
+    .bind(scope == Scope::All)
     .execute(&mut **tx)
     .await
     .context("planning the changes")?;

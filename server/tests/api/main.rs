@@ -4,6 +4,7 @@
 mod abuse;
 mod accounts;
 mod auth;
+mod delta_sync;
 mod domains;
 mod helpers;
 mod instances;

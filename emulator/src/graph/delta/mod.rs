@@ -1,4 +1,4 @@
-//! `GET /v1.0/users/delta` and `/v1.0/groups/delta`: a full round paged with `$skiptoken`
+//! `GET /v1.0/users/delta`, `/v1.0/groups/delta` and `/v1.0/contacts/delta`: a full round paged with `$skiptoken`
 //! ending in a `@odata.deltaLink`; replaying that link starts a round with only the changes
 //! since (changed objects, `@removed` entries, `members@delta` for groups).
 //!
@@ -14,7 +14,7 @@ use rounds::{changes_page, full_page};
 use super::context::GraphCtx;
 use super::error::GraphError;
 use super::paging::PageBody;
-use super::project::{Selection, GROUP_PROPS, USER_PROPS};
+use super::project::{Selection, CONTACT_PROPS, GROUP_PROPS, USER_PROPS};
 use super::query::GraphQuery;
 use crate::state::EmulatorState;
 use axum::extract::{RawQuery, State};
@@ -32,6 +32,7 @@ pub const MEMBERS_PER_OBJECT: usize = 100;
 enum Collection {
     Users,
     Groups,
+    Contacts,
 }
 
 impl Collection {
@@ -39,6 +40,7 @@ impl Collection {
         match self {
             Collection::Users => "users",
             Collection::Groups => "groups",
+            Collection::Contacts => "contacts",
         }
     }
 }
@@ -97,6 +99,14 @@ pub async fn groups(
     delta(&state, &ctx, raw.as_deref(), Collection::Groups)
 }
 
+pub async fn contacts(
+    State(state): State<Arc<EmulatorState>>,
+    ctx: GraphCtx,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, GraphError> {
+    delta(&state, &ctx, raw.as_deref(), Collection::Contacts)
+}
+
 fn delta(
     state: &EmulatorState,
     ctx: &GraphCtx,
@@ -113,6 +123,7 @@ fn delta(
     let (allowed, type_name): (&[&[&str]], &str) = match coll {
         Collection::Users => (&[USER_PROPS], "microsoft.graph.user"),
         Collection::Groups => (&[GROUP_PROPS, &["members"]], "microsoft.graph.group"),
+        Collection::Contacts => (&[CONTACT_PROPS], "microsoft.graph.orgContact"),
     };
     let dir = state.directory();
     let tenant = ctx.tenant(&dir)?;

@@ -4,7 +4,7 @@
 use super::{Collection, Pos, MEMBERS_PER_OBJECT};
 use crate::changes::{Change, RemovalReason};
 use crate::graph::paging::page_of;
-use crate::graph::project::{group_json, user_json, Obj, Selection};
+use crate::graph::project::{contact_json, group_json, user_json, Obj, Selection};
 use crate::model::ObjectKind;
 use crate::tenant::Tenant;
 use serde_json::json;
@@ -35,54 +35,78 @@ pub(super) fn full_page(
             };
             (value, pos)
         }
+        Collection::Contacts => {
+            let (items, next) = page_of(&tenant.contacts, after, size, |_| true);
+            value.extend(items.iter().map(|c| contact_json(c, sel)));
+            let pos = match next {
+                Some(a) => Pos::Full {
+                    to,
+                    after: Some(a),
+                    moff: 0,
+                },
+                None => Pos::Done { seq: to },
+            };
+            (value, pos)
+        }
         Collection::Groups => {
+            // A group with more than MEMBERS_PER_OBJECT members appears again, with the next
+            // chunk of members (and its properties), as the next object of the page — or of
+            // the next page when this one is full: clients merge by id.
             let start = match after {
                 Some(a) if moff > 0 => Bound::Included(a),
                 Some(a) => Bound::Excluded(a),
                 None => Bound::Unbounded,
             };
-            let mut last: Option<&String> = None;
+            // The last group whose members were all listed: a full page resumes after it.
+            let mut done: Option<String> = after.filter(|_| moff == 0).map(str::to_owned);
             for (id, g) in tenant.groups.range::<str, _>((start, Bound::Unbounded)) {
-                if value.len() == size {
-                    return (
-                        value,
-                        Pos::Full {
-                            to,
-                            after: last.cloned(),
-                            moff: 0,
-                        },
-                    );
-                }
-                let skip = if Some(id.as_str()) == after { moff } else { 0 };
-                let mut obj = group_json(g, sel);
-                let mut rest = 0;
-                if sel.wants_members() {
-                    let members: Vec<&String> = g.members.iter().skip(skip).collect();
-                    let chunk = members.len().min(MEMBERS_PER_OBJECT);
-                    rest = members.len() - chunk;
-                    if chunk > 0 {
-                        let list = members[..chunk]
-                            .iter()
-                            .map(|m| {
-                                member_ref(tenant.kind_of(m).unwrap_or(ObjectKind::User), m, false)
-                            })
-                            .collect();
-                        obj.0
-                            .push(("members@delta", serde_json::Value::Array(list)));
+                let mut skip = if Some(id.as_str()) == after { moff } else { 0 };
+                loop {
+                    if value.len() == size {
+                        // Resume at this group's next chunk, or after the last group done.
+                        let pos = if skip > 0 {
+                            Pos::Full {
+                                to,
+                                after: Some(id.clone()),
+                                moff: skip,
+                            }
+                        } else {
+                            Pos::Full {
+                                to,
+                                after: done,
+                                moff: 0,
+                            }
+                        };
+                        return (value, pos);
+                    }
+                    let mut obj = group_json(g, sel);
+                    let mut rest = 0;
+                    if sel.wants_members() {
+                        let members: Vec<&String> = g.members.iter().skip(skip).collect();
+                        let chunk = members.len().min(MEMBERS_PER_OBJECT);
+                        rest = members.len() - chunk;
+                        if chunk > 0 {
+                            let list = members[..chunk]
+                                .iter()
+                                .map(|m| {
+                                    member_ref(
+                                        tenant.kind_of(m).unwrap_or(ObjectKind::User),
+                                        m,
+                                        false,
+                                    )
+                                })
+                                .collect();
+                            obj.0
+                                .push(("members@delta", serde_json::Value::Array(list)));
+                        }
+                        skip += chunk;
+                    }
+                    value.push(obj);
+                    if rest == 0 {
+                        break;
                     }
                 }
-                value.push(obj);
-                if rest > 0 {
-                    return (
-                        value,
-                        Pos::Full {
-                            to,
-                            after: Some(id.clone()),
-                            moff: skip + MEMBERS_PER_OBJECT,
-                        },
-                    );
-                }
-                last = Some(id);
+                done = Some(id.clone());
             }
             (value, Pos::Done { seq: to })
         }
@@ -106,6 +130,7 @@ pub(super) fn changes_page(
         .filter_map(|(id, removed)| {
             let current = match coll {
                 Collection::Users => tenant.users.get(id).map(|u| user_json(u, sel)),
+                Collection::Contacts => tenant.contacts.get(id).map(|c| contact_json(c, sel)),
                 Collection::Groups => tenant.groups.get(id).map(|g| {
                     let mut obj = group_json(g, sel);
                     if sel.wants_members() {
@@ -152,6 +177,7 @@ fn changed_objects(
     let wanted = match coll {
         Collection::Users => ObjectKind::User,
         Collection::Groups => ObjectKind::Group,
+        Collection::Contacts => ObjectKind::Contact,
     };
     let mut order: Vec<String> = Vec::new();
     let mut removed: HashMap<String, Option<RemovalReason>> = HashMap::new();

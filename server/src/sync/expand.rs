@@ -1,0 +1,168 @@
+//! From the mirror to staging: the objects a plan covers, normalized for the domain with
+//! their lists' members expanded from the mirrored direct memberships (nested groups
+//! followed by a recursive query whose `union` stops at cycles), written to `sync_staging`
+//! in pages — the same rows the plan always read.
+//!
+//! A plan covers either every mirrored object ([`Scope::All`]: a full round, or rules that
+//! changed) or only the run's changed objects and the lists that contain them, however deep
+//! ([`Scope::Changed`]).
+
+use super::{stage, RunSpec};
+use anyhow::{Context, Result};
+use roster_core::directory::{normalize, DirectoryMember, MemberKind, MirrorKind, MirrorObject};
+use roster_core::{DomainRules, EmailAddress};
+use std::collections::HashMap;
+
+/// Which objects a plan covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Changed,
+}
+
+/// Objects normalized per page.
+const PAGE: i64 = 2_000;
+
+/// Adds to the run's changed objects every group that contains one, at any depth.
+pub async fn close_over_lists(pool: &sqlx::PgPool, spec: &RunSpec) -> Result<u64> {
+    let added = sqlx::query!(
+        r#"insert into sync_dirty (organization_id, run_id, external_id)
+           with recursive up(id) as (
+               select d.external_id from sync_dirty d
+               where d.organization_id = $1 and d.run_id = $2
+               union
+               select m.group_id from directory_members m join up on m.member_id = up.id
+               where m.organization_id = $1 and m.domain_id = $3
+           )
+           select $1, $2, id from up
+           on conflict do nothing"#,
+        spec.run.organization_id,
+        spec.run.run_id,
+        spec.domain_id
+    )
+    .execute(pool)
+    .await
+    .context("finding the lists that contain the changed objects")?
+    .rows_affected();
+    Ok(added)
+}
+
+/// Normalizes the objects in `scope` into staging; returns how many accounts it staged.
+pub async fn stage_from_mirror(
+    pool: &sqlx::PgPool,
+    spec: &RunSpec,
+    rules: &DomainRules,
+    scope: Scope,
+) -> Result<u64> {
+    let (org, run, domain) = (spec.run.organization_id, spec.run.run_id, spec.domain_id);
+    let mut after = String::new();
+    let mut staged = 0u64;
+    loop {
+        // Only objects that may become accounts: users that are not guests, lists.
+        let rows = sqlx::query!(
+            r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
+                      o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified
+               from directory_objects o
+               where o.organization_id = $1 and o.domain_id = $2 and o.external_id > $3
+                 and ((o.kind = 'user' and not o.guest) or (o.kind = 'group' and o.mail_enabled))
+                 and ($4 or o.external_id in (select d.external_id from sync_dirty d
+                                              where d.organization_id = $1 and d.run_id = $5))
+               order by o.external_id
+               limit $6"#,
+            org,
+            domain,
+            after,
+            scope == Scope::All,
+            run,
+            PAGE
+        )
+        .fetch_all(pool)
+        .await
+        .context("reading mirrored objects to plan")?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.external_id.clone();
+        let objects: Vec<MirrorObject> = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(MirrorObject {
+                    kind: MirrorKind::parse(&r.kind)?,
+                    external_id: r.external_id,
+                    display_name: r.display_name,
+                    mail: r.mail,
+                    proxy_addresses: r.proxy_addresses,
+                    account_enabled: r.account_enabled,
+                    guest: r.guest,
+                    mail_enabled: r.mail_enabled,
+                    security_enabled: r.security_enabled,
+                    unified: r.unified,
+                })
+            })
+            .collect();
+        // Lists: only those with an account in the domain need their members.
+        let lists: Vec<&str> = objects
+            .iter()
+            .filter(|o| o.kind == MirrorKind::Group)
+            .filter(|o| normalize(&o.to_object(Vec::new()), rules).is_some())
+            .map(|o| o.external_id.as_str())
+            .collect();
+        let mut members = list_members(pool, spec, &lists).await?;
+        let accounts: Vec<_> = objects
+            .iter()
+            .filter_map(|o| {
+                let of_list = members.remove(&o.external_id).unwrap_or_default();
+                normalize(&o.to_object(of_list), rules)
+            })
+            .collect();
+        staged += stage::stage(pool, spec.run, &accounts).await?;
+    }
+    Ok(staged)
+}
+
+/// The transitive members with an address (users and contacts) of each of `lists`.
+async fn list_members(
+    pool: &sqlx::PgPool,
+    spec: &RunSpec,
+    lists: &[&str],
+) -> Result<HashMap<String, Vec<DirectoryMember>>> {
+    let mut members: HashMap<String, Vec<DirectoryMember>> = HashMap::new();
+    if lists.is_empty() {
+        return Ok(members);
+    }
+    let rows = sqlx::query!(
+        r#"with recursive reach(root, id) as (
+               select m.group_id, m.member_id from directory_members m
+               where m.organization_id = $1 and m.domain_id = $2 and m.group_id = any($3)
+               union
+               select r.root, m.member_id from reach r
+               join directory_members m on m.organization_id = $1 and m.domain_id = $2
+                                       and m.group_id = r.id
+           )
+           select r.root as "root!", o.external_id, o.kind, o.primary_address as "address!"
+           from reach r
+           join directory_objects o on o.organization_id = $1 and o.domain_id = $2 and o.external_id = r.id
+           where o.kind in ('user', 'contact') and o.primary_address is not null"#,
+        spec.run.organization_id,
+        spec.domain_id,
+        lists as &[&str]
+    )
+    .fetch_all(pool)
+    .await
+    .context("expanding list members")?;
+    for r in rows {
+        let Ok(address) = EmailAddress::parse(&r.address) else {
+            continue;
+        };
+        let kind = match r.kind.as_str() {
+            "contact" => MemberKind::Contact,
+            _ => MemberKind::User,
+        };
+        members.entry(r.root).or_default().push(DirectoryMember {
+            external_id: r.external_id,
+            kind,
+            address: Some(address),
+        });
+    }
+    Ok(members)
+}

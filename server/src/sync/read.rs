@@ -1,0 +1,97 @@
+//! Read: one change round of the connector — everything, or what changed since the saved
+//! resume state — written page by page to the domain's mirror, with the progress recorded as
+//! it goes. When the directory no longer accepts the saved state (Graph's delta token
+//! expired or was invalidated), the round starts over as a full round within the same run.
+
+use super::{mirror, notify, RunSpec};
+use anyhow::{Context, Result};
+use roster_core::directory::{Collection, ResumeState};
+use roster_core::{Directory, DirectoryError};
+use sqlx::PgPool;
+
+/// What a round read.
+#[derive(Debug)]
+pub struct Round {
+    /// A full round: the mirror now holds exactly what the directory held.
+    pub full: bool,
+    /// Where the next round resumes, once this run's changes are applied.
+    pub resume_after: Option<ResumeState>,
+    /// Objects the round reported.
+    pub objects: u64,
+}
+
+/// Reads a round into the mirror: a change round from `resume`, or a full round without.
+pub async fn read(
+    pool: &PgPool,
+    directory: &dyn Directory,
+    spec: &RunSpec,
+    resume: Option<ResumeState>,
+) -> Result<Round> {
+    match read_round(pool, directory, spec, resume.as_ref()).await {
+        Err(error)
+            if resume.is_some()
+                && error
+                    .downcast_ref::<DirectoryError>()
+                    .is_some_and(DirectoryError::is_sync_state_lost) =>
+        {
+            tracing::info!(run_id = %spec.run.run_id, "the directory no longer accepts the saved delta state; reading everything");
+            // What the broken round wrote is harmless (the full round rewrites the mirror),
+            // and its list of changed objects no longer matters: the plan will cover all.
+            mirror::clear_dirty(pool, spec.run).await?;
+            read_round(pool, directory, spec, None).await
+        }
+        other => other,
+    }
+}
+
+async fn read_round(
+    pool: &PgPool,
+    directory: &dyn Directory,
+    spec: &RunSpec,
+    resume: Option<&ResumeState>,
+) -> Result<Round> {
+    let full = resume.is_none();
+    let run = spec.run;
+    sqlx::query!(
+        "update sync_runs set read_kind = $3, phase = 'fetch_users', objects_read = 0, progress_done = 0 where organization_id = $1 and id = $2",
+        run.organization_id,
+        run.run_id,
+        if full { "full" } else { "changes" }
+    )
+    .execute(pool)
+    .await
+    .context("recording how the run reads")?;
+    let mut pager = directory.changes(resume);
+    let mut objects: u64 = 0;
+    let mut phase = "fetch_users";
+    // Objects read before the current phase: each phase counts its own.
+    let mut before_phase: u64 = 0;
+    while let Some(page) = pager.next_page().await? {
+        if phase == "fetch_users" && page.collection != Collection::Users {
+            phase = "fetch_groups";
+            before_phase = objects;
+        }
+        objects += mirror::write_page(pool, spec, full, page).await? as u64;
+        sqlx::query!(
+            r#"update sync_runs set phase = $3, objects_read = $4, progress_done = $5
+               where organization_id = $1 and id = $2"#,
+            run.organization_id,
+            run.run_id,
+            phase,
+            i64::try_from(objects)?,
+            i64::try_from(objects - before_phase)?
+        )
+        .execute(pool)
+        .await
+        .context("recording read progress")?;
+        notify(pool, run).await?;
+    }
+    if full {
+        mirror::end_full_round(pool, spec).await?;
+    }
+    Ok(Round {
+        full,
+        resume_after: pager.resume_state(),
+        objects,
+    })
+}
