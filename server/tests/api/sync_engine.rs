@@ -20,13 +20,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use uuid::Uuid;
 
-const DOMAIN: &str = "litware.example";
+pub(crate) const DOMAIN: &str = "litware.example";
 
 async fn tenant(users: usize, groups: usize) -> (RunningEmulator, String) {
     generated_tenant(users, groups, &[DOMAIN, "litware.net"], 7).await
 }
 
-fn directory(emu: &RunningEmulator, tenant: &str) -> impl Directory {
+pub(crate) fn directory(emu: &RunningEmulator, tenant: &str) -> impl Directory {
     let config = MicrosoftConfig::new(MS_CLIENT_ID, ClientSecret::new(MS_SECRET))
         .with_login_url(emu.base_url())
         .with_graph_url(emu.base_url())
@@ -47,17 +47,17 @@ pub fn lease() -> sync::lease::LeaseHolder {
     sync::lease::LeaseHolder::new(Duration::from_secs(sync::lease::DEFAULT_LEASE_SECS))
 }
 
-fn rules() -> DomainRules {
+pub(crate) fn rules() -> DomainRules {
     DomainRules::new(DomainName::parse(DOMAIN).unwrap())
 }
 
-struct Setup {
-    app: TestApp,
-    admin: Admin,
-    domain: Uuid,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
+    pub(crate) admin: Admin,
+    pub(crate) domain: Uuid,
 }
 
-async fn setup(pool: PgPool) -> Setup {
+pub(crate) async fn setup(pool: PgPool) -> Setup {
     // No worker: these tests run the engine themselves.
     let app = spawn_app_configured(pool, false, None, false).await;
     let admin = app.admin("Litware").await;
@@ -66,7 +66,7 @@ async fn setup(pool: PgPool) -> Setup {
 }
 
 impl Setup {
-    async fn sync_with(
+    pub(crate) async fn sync_with(
         &self,
         dir: &dyn Directory,
         rules: &DomainRules,
@@ -98,7 +98,7 @@ impl Setup {
         (run_id, outcome)
     }
 
-    async fn sync(&self, dir: &dyn Directory) -> Outcome {
+    pub(crate) async fn sync(&self, dir: &dyn Directory) -> Outcome {
         self.sync_with(dir, &rules(), &OperationsLimits::default(), false)
             .await
             .1
@@ -157,7 +157,7 @@ async fn expected(dir: &dyn Directory, rules: &DomainRules) -> BTreeSet<String> 
     rows
 }
 
-fn applied(outcome: &Outcome) -> PlannedCounts {
+pub(crate) fn applied(outcome: &Outcome) -> PlannedCounts {
     match outcome {
         Outcome::Applied(c) => *c,
         other => panic!("expected an applied run, got {other:?}"),
@@ -782,6 +782,7 @@ async fn retention_deletes_old_test_sync_details_and_finished_jobs_and_keeps_eve
         sync::retention::Swept {
             changes: u64::try_from(before_test).unwrap() + 12_000,
             warnings: 3 + u64::try_from(before_test_warnings).unwrap(),
+            identities: 0,
             jobs: 3,
         }
     );
