@@ -212,7 +212,7 @@ pub async fn plan(pool: &PgPool, spec: &RunSpec) -> Result<PlannedCounts> {
 /// Pairs each current account with the desired account of the same directory object
 /// (`plan_match`): by `external_id`, or — for accounts synced before Roster recorded object
 /// ids — by address, if no account has that object's id. Those get their object id recorded
-/// by the apply (`sync_run_identities`). A current account left unpaired is deleted; a
+/// by the apply (`sync_run_identities`, unless the run is a Test Sync). A current account left unpaired is deleted; a
 /// desired one left unpaired is added.
 async fn match_accounts(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<()> {
     sqlx::query(
@@ -238,6 +238,10 @@ async fn match_accounts(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
     .execute(&mut **tx)
     .await
     .context("matching accounts without an object id by address")?;
+    if spec.test {
+        // Nothing of a Test Sync is applied.
+        return Ok(());
+    }
     sqlx::query(
         r#"insert into sync_run_identities (organization_id, run_id, address, external_id)
            select $1, $2, c.address, p.external_id

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::helpers::generated_tenant;
+use crate::helpers::{connect_to_tenant, generated_tenant};
 use crate::sync_engine::{applied, directory, lease, rules, setup, Setup, DOMAIN};
 use app::model::{ChangeRow, Paged};
 use roster_core::sync::PlannedCounts;
@@ -89,7 +89,7 @@ async fn accounts(s: &Setup) -> BTreeMap<Option<String>, Stored> {
                   coalesce(array_agg(ad.address) filter (where not ad.is_primary), '{}')
            from accounts a left join addresses ad on ad.account_id = a.id
            where a.domain_id = $1 and a.source = 'office365'
-           group by a.id"#,
+           group by a.organization_id, a.id"#,
     )
     .bind(s.domain)
     .fetch_all(&s.app.pool)
@@ -443,8 +443,15 @@ async fn accounts_synced_without_object_ids_are_matched_by_address_and_get_them(
     );
     assert_eq!(ids(&s).await, unrecorded());
 
-    // …and applying it records their object ids, and the new account's.
+    // …and applying it ("Apply these changes", as the worker runs it for the domain's tenant)
+    // records their object ids, and the new account's.
     let org = s.admin.organization_id;
+    connect_to_tenant(&s.app.pool, org, s.domain, DOMAIN, &tenant, &s.admin.email).await;
+    let kept_run = RunRef {
+        organization_id: org,
+        run_id: kept,
+    };
+    sync::record_tenant(&s.app.pool, kept_run, &tenant).await.unwrap();
     let applying = sync::enqueue(
         &s.app.pool,
         &NewRun {
@@ -469,6 +476,7 @@ async fn accounts_synced_without_object_ids_are_matched_by_address_and_get_them(
     .await
     .unwrap()
     .unwrap();
+    sync::record_tenant(&s.app.pool, spec.run, &tenant).await.unwrap();
     let outcome = sync::apply_kept(&s.app.pool, &spec, kept).await.unwrap();
     assert_eq!(applied(&outcome), counts);
     let now = accounts(&s).await;
