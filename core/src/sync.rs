@@ -349,10 +349,7 @@ mod tests {
             ..PlannedCounts::default()
         };
         assert_eq!(both.total_changes(), 3);
-        assert_eq!(
-            summary(&both),
-            "1 account renamed, 2 accounts updated"
-        );
+        assert_eq!(summary(&both), "1 account renamed, 2 accounts updated");
     }
 
     #[test]

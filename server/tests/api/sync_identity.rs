@@ -81,9 +81,12 @@ struct Stored {
     aliases: BTreeSet<String>,
 }
 
+/// A row of [`accounts`]: object id, row id, address, primary address row, aliases.
+type AccountRow = (Option<String>, Uuid, String, Option<String>, Vec<String>);
+
 /// The domain's synced accounts by object id (each has one).
 async fn accounts(s: &Setup) -> BTreeMap<Option<String>, Stored> {
-    let rows: Vec<(Option<String>, Uuid, String, Option<String>, Vec<String>)> = sqlx::query_as(
+    let rows: Vec<AccountRow> = sqlx::query_as(
         r#"select a.external_id, a.id, a.address,
                   max(ad.address) filter (where ad.is_primary),
                   coalesce(array_agg(ad.address) filter (where not ad.is_primary), '{}')
@@ -170,7 +173,8 @@ fn zero_limits() -> OperationsLimits {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_changed_primary_address_is_one_rename_that_no_add_or_delete_limit_stops(pool: PgPool) {
     let (emu, tenant) = tenant_with(|t| {
-        t.add_user(user(1, "Adele Vance", "adele", &["av"])).unwrap();
+        t.add_user(user(1, "Adele Vance", "adele", &["av"]))
+            .unwrap();
         t.add_user(user(2, "Bob Kelly", "bob", &[])).unwrap();
         t.add_group(list(3, "Team", "team", &[1, 2])).unwrap();
     })
@@ -181,7 +185,10 @@ async fn a_changed_primary_address_is_one_rename_that_no_add_or_delete_limit_sto
     let before = accounts(&s).await;
     assert_eq!(before.len(), 3, "{before:?}");
     let adele = before[&Some(oid(1))].clone();
-    assert_eq!((adele.address.as_str(), &adele.aliases), (at("adele").as_str(), &set(["av"])));
+    assert_eq!(
+        (adele.address.as_str(), &adele.aliases),
+        (at("adele").as_str(), &set(["av"]))
+    );
 
     change(&emu, &tenant, |t| {
         t.update_user(user(1, "Adele Vance", "adele.vance", &["av"]))
@@ -343,8 +350,11 @@ async fn addresses_move_between_users_in_one_run(pool: PgPool) {
         t.update_user(user(5, "Five", "four", &[])).unwrap();
         t.update_user(user(4, "Four", "five", &[])).unwrap();
         // User 3 leaves; a new user 7 takes its addresses.
-        t.delete_user(&oid(3), roster_m365_emulator::changes::RemovalReason::Deleted)
-            .unwrap();
+        t.delete_user(
+            &oid(3),
+            roster_m365_emulator::changes::RemovalReason::Deleted,
+        )
+        .unwrap();
         t.add_user(user(7, "Seven", "three", &["three.alias"]))
             .unwrap();
     });
@@ -377,7 +387,11 @@ async fn addresses_move_between_users_in_one_run(pool: PgPool) {
     assert_eq!(after[&Some(oid(5))], kept(5, "four", set([])));
     assert!(!after.contains_key(&Some(oid(3))));
     let seven = &after[&Some(oid(7))];
-    assert_ne!(seven.id, before[&Some(oid(3))].id, "another object: another account");
+    assert_ne!(
+        seven.id,
+        before[&Some(oid(3))].id,
+        "another object: another account"
+    );
     assert_eq!(
         (seven.address.as_str(), &seven.aliases),
         (at("three").as_str(), &set(["three.alias"]))
@@ -413,8 +427,7 @@ async fn accounts_synced_without_object_ids_are_matched_by_address_and_get_them(
         .collect::<Vec<_>>();
     forget_object_ids(&s).await;
     let unrecorded = || {
-        let mut v: Vec<(Option<String>, Uuid)> =
-            synced.values().map(|a| (None, a.id)).collect();
+        let mut v: Vec<(Option<String>, Uuid)> = synced.values().map(|a| (None, a.id)).collect();
         v.sort();
         v
     };
@@ -451,7 +464,9 @@ async fn accounts_synced_without_object_ids_are_matched_by_address_and_get_them(
         organization_id: org,
         run_id: kept,
     };
-    sync::record_tenant(&s.app.pool, kept_run, &tenant).await.unwrap();
+    sync::record_tenant(&s.app.pool, kept_run, &tenant)
+        .await
+        .unwrap();
     let applying = sync::enqueue(
         &s.app.pool,
         &NewRun {
@@ -476,13 +491,18 @@ async fn accounts_synced_without_object_ids_are_matched_by_address_and_get_them(
     .await
     .unwrap()
     .unwrap();
-    sync::record_tenant(&s.app.pool, spec.run, &tenant).await.unwrap();
+    sync::record_tenant(&s.app.pool, spec.run, &tenant)
+        .await
+        .unwrap();
     let outcome = sync::apply_kept(&s.app.pool, &spec, kept).await.unwrap();
     assert_eq!(applied(&outcome), counts);
     let now = accounts(&s).await;
     assert_eq!(now.len(), 3);
     for (external_id, a) in &synced {
-        assert_eq!(now[external_id].id, a.id, "{external_id:?}: the same account");
+        assert_eq!(
+            now[external_id].id, a.id,
+            "{external_id:?}: the same account"
+        );
     }
     assert!(now.contains_key(&Some(oid(3))));
     let left: i64 = sqlx::query_scalar("select count(*) from sync_run_identities")
