@@ -487,6 +487,34 @@ pub struct ChangeRow {
     pub item: Option<String>,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// For a rename (an `account_update` whose directory object's primary address changed):
+    /// the new address; `address` is the old one.
+    pub new_address: Option<String>,
+}
+
+impl ChangeRow {
+    /// "Account renamed" for a rename, else the kind's label.
+    pub fn label(&self) -> &'static str {
+        change_label_of(&self.kind, self.new_address.is_some())
+    }
+
+    /// The address, or "old → new" for a rename.
+    pub fn address_text(&self) -> String {
+        match &self.new_address {
+            Some(new) => format!("{} → {new}", self.address),
+            None => self.address.clone(),
+        }
+    }
+}
+
+/// The label of a change of `kind`; an `account_update` that changes the primary address is a
+/// rename.
+pub fn change_label_of(kind: &str, renamed: bool) -> &'static str {
+    if renamed && kind == "account_update" {
+        "Account renamed"
+    } else {
+        change_label(kind)
+    }
 }
 
 /// The kinds of change, with their labels, in the order the run page lists them.

@@ -64,6 +64,9 @@ pub struct ReportChange {
     pub item: Option<String>,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// For a rename (an `account_update` of the same directory object whose primary address
+    /// changes): the new primary address; `address` is the old one.
+    pub new_address: Option<String>,
 }
 
 /// Everything a report is made of.
@@ -88,6 +91,9 @@ pub struct ComposedReport {
     pub text: String,
     pub html: String,
 }
+
+/// The run page's label of an `account_update` that renames the account.
+pub const RENAMED_LABEL: &str = "Account renamed";
 
 /// "Account added", … (the run page's labels).
 pub fn change_label(kind: &str) -> &'static str {
@@ -175,11 +181,19 @@ fn headline(report: &RunReport) -> (String, Option<&'static str>) {
 }
 
 fn change_text(change: &ReportChange) -> String {
-    let mut line = format!("{}: {}", change_label(&change.kind), change.address);
+    let mut line = match &change.new_address {
+        // "Account renamed: old@contoso.com → new@contoso.com"
+        Some(new) => format!("{RENAMED_LABEL}: {} → {new}", change.address),
+        None => format!("{}: {}", change_label(&change.kind), change.address),
+    };
     if let Some(item) = &change.item {
         let _ = write!(line, " — {item}");
     }
     match (&change.before, &change.after) {
+        // A rename that keeps the name and kind.
+        (Some(b), Some(a)) if a == b => {
+            let _ = write!(line, " ({a})");
+        }
         (Some(b), Some(a)) => {
             let _ = write!(line, " ({b} → {a})");
         }
@@ -384,6 +398,7 @@ mod tests {
             item: None,
             before: None,
             after: Some("User, mailbox".into()),
+            new_address: None,
         }
     }
 
@@ -450,6 +465,7 @@ mod tests {
             item: None,
             before: None,
             after: Some("<script>alert(1)</script> & co".into()),
+            new_address: None,
         }];
         r.changes_total = 1;
         r.warnings = vec!["<img src=x onerror=alert(1)>".into()];
@@ -479,6 +495,53 @@ mod tests {
         r.changes = (0..3).map(change).collect();
         r.changes_total = 3;
         assert!(!compose(&r).text.contains("more"));
+    }
+
+    #[test]
+    fn a_rename_reads_as_one_change_from_the_old_address_to_the_new() {
+        let renamed = PlannedCounts {
+            accounts_renamed: 1,
+            ..PlannedCounts::default()
+        };
+        let mut r = report(ReportOutcome::Applied(renamed));
+        r.changes = vec![
+            ReportChange {
+                kind: "account_update".into(),
+                address: "adele@contoso.com".into(),
+                item: None,
+                before: Some("Adele Vance, mailbox".into()),
+                after: Some("Adele Vance, mailbox".into()),
+                new_address: Some("adele.vance@contoso.com".into()),
+            },
+            ReportChange {
+                kind: "account_update".into(),
+                address: "bob@contoso.com".into(),
+                item: None,
+                before: Some("Bob, mailbox".into()),
+                after: Some("Robert, mailbox".into()),
+                new_address: Some("robert@contoso.com".into()),
+            },
+        ];
+        r.changes_total = 2;
+        let c = compose(&r);
+        assert!(
+            c.text.contains(
+                "- Account renamed: adele@contoso.com → adele.vance@contoso.com (Adele Vance, mailbox)\n"
+            ),
+            "{}",
+            c.text
+        );
+        assert!(
+            c.text.contains(
+                "- Account renamed: bob@contoso.com → robert@contoso.com (Bob, mailbox → Robert, mailbox)"
+            ),
+            "{}",
+            c.text
+        );
+        assert!(c.text.contains("Email accounts renamed: 1"));
+        assert!(c
+            .html
+            .contains("<li>Account renamed: adele@contoso.com → adele.vance@contoso.com"));
     }
 
     #[test]

@@ -13,8 +13,13 @@ use crate::limits::{LimitKind, OperationsLimits};
 pub struct PlannedCounts {
     pub accounts_added: u64,
     pub accounts_deleted: u64,
-    /// Accounts whose display name or kind changes.
+    /// Accounts whose display name or kind changes, their primary address kept.
     pub accounts_updated: u64,
+    /// Accounts (directory objects) whose primary address changes — and maybe their display
+    /// name or kind with it. Apart from `accounts_updated`; neither an add nor a delete, so no
+    /// Operations Limit counts them. Absent from counts stored before renames existed.
+    #[serde(default)]
+    pub accounts_renamed: u64,
     pub aliases_added: u64,
     pub aliases_deleted: u64,
     /// Distribution lists whose members change.
@@ -24,7 +29,8 @@ pub struct PlannedCounts {
 }
 
 impl PlannedCounts {
-    /// The operations the "Total Operations" limit counts: account and alias adds and deletes.
+    /// The operations the "Total Operations" limit counts: account and alias adds and deletes
+    /// (not renames or other account changes, not list members).
     pub fn total_operations(&self) -> u64 {
         self.accounts_added + self.accounts_deleted + self.aliases_added + self.aliases_deleted
     }
@@ -32,15 +38,20 @@ impl PlannedCounts {
     /// Every change the plan holds (the rows an apply writes or deletes, lists counted by
     /// member).
     pub fn total_changes(&self) -> u64 {
-        self.total_operations() + self.accounts_updated + self.members_added + self.members_removed
+        self.total_operations()
+            + self.accounts_updated
+            + self.accounts_renamed
+            + self.members_added
+            + self.members_removed
     }
 
     /// Each count with the label admins read, in the order the run's page and the report
     /// email list them.
-    pub fn labelled(&self) -> [(&'static str, u64); 8] {
+    pub fn labelled(&self) -> [(&'static str, u64); 9] {
         [
             ("Email accounts added", self.accounts_added),
             ("Email accounts deleted", self.accounts_deleted),
+            ("Email accounts renamed", self.accounts_renamed),
             ("Email accounts changed", self.accounts_updated),
             ("Aliases added", self.aliases_added),
             ("Aliases deleted", self.aliases_deleted),
@@ -104,8 +115,8 @@ pub fn exceeded_limits(counts: &PlannedCounts, limits: &OperationsLimits) -> Vec
         .collect()
 }
 
-/// The history's Summary of a plan: "+12 accounts, −3 accounts, +20 aliases, −1 alias,
-/// 2 lists changed", or "No changes".
+/// The history's Summary of a plan: "+12 accounts, −3 accounts, 1 account renamed,
+/// 2 accounts updated, +20 aliases, −1 alias, 2 lists changed", or "No changes".
 pub fn summary(counts: &PlannedCounts) -> String {
     let mut parts = Vec::new();
     let mut push = |n: u64, text: String| {
@@ -125,6 +136,13 @@ pub fn summary(counts: &PlannedCounts) -> String {
         format!(
             "−{}",
             plural(counts.accounts_deleted, "account", "accounts")
+        ),
+    );
+    push(
+        counts.accounts_renamed,
+        format!(
+            "{} renamed",
+            plural(counts.accounts_renamed, "account", "accounts")
         ),
     );
     push(
@@ -220,6 +238,7 @@ mod tests {
             accounts_added: 3,
             accounts_deleted: 2,
             accounts_updated: 50,
+            accounts_renamed: 70,
             aliases_added: 4,
             aliases_deleted: 1,
             lists_changed: 9,
@@ -296,6 +315,57 @@ mod tests {
             ..PlannedCounts::default()
         };
         assert_eq!(summary(&big), "+100,000 accounts");
+    }
+
+    #[test]
+    fn a_rename_is_neither_an_add_nor_a_delete() {
+        let renamed = PlannedCounts {
+            accounts_renamed: 3,
+            ..PlannedCounts::default()
+        };
+        // Not an operation any limit counts, however strict…
+        assert_eq!(renamed.total_operations(), 0);
+        let zero = OperationsLimits {
+            account_add: limit(0),
+            account_delete: limit(0),
+            alias_add: limit(0),
+            alias_delete: limit(0),
+            total: limit(0),
+        };
+        assert!(exceeded_limits(&renamed, &zero).is_empty());
+        // …but a change all the same: applied, summed up and listed on its own.
+        assert!(!renamed.is_empty());
+        assert_eq!(renamed.total_changes(), 3);
+        assert_eq!(summary(&renamed), "3 accounts renamed");
+        let labelled = renamed.labelled();
+        assert!(labelled.contains(&("Email accounts renamed", 3)));
+        assert!(labelled.contains(&("Email accounts changed", 0)));
+        assert!(labelled.contains(&("Email accounts added", 0)));
+        assert!(labelled.contains(&("Email accounts deleted", 0)));
+        // Apart from other account changes: each is counted once.
+        let both = PlannedCounts {
+            accounts_renamed: 1,
+            accounts_updated: 2,
+            ..PlannedCounts::default()
+        };
+        assert_eq!(both.total_changes(), 3);
+        assert_eq!(summary(&both), "1 account renamed, 2 accounts updated");
+    }
+
+    #[test]
+    fn counts_stored_before_renames_existed_still_read() {
+        let old = serde_json::json!({
+            "accounts_added": 1, "accounts_deleted": 2, "accounts_updated": 3,
+            "aliases_added": 4, "aliases_deleted": 5, "lists_changed": 6,
+            "members_added": 7, "members_removed": 8
+        });
+        let counts: PlannedCounts = serde_json::from_value(old).unwrap();
+        assert_eq!(counts.accounts_renamed, 0);
+        assert_eq!(counts.accounts_updated, 3);
+        assert_eq!(counts.total_changes(), 1 + 2 + 3 + 4 + 5 + 7 + 8);
+        let back: PlannedCounts =
+            serde_json::from_value(serde_json::to_value(counts).unwrap()).unwrap();
+        assert_eq!(back, counts);
     }
 
     #[test]

@@ -100,7 +100,7 @@ test('Test Sync lists the planned changes, downloads them, and changes nothing',
   await changes.getByRole('link', { name: 'Download CSV' }).click();
   const download = await downloading;
   const csv = readFileSync(await download.path(), 'utf8');
-  expect(csv.split('\r\n')[0]).toBe('kind,address,item,before,after');
+  expect(csv.split('\r\n')[0]).toBe('kind,address,item,before,after,new_address');
   expect(csv).toContain(`Account added,adele@${domain},`);
   expect(csv).toContain(`List member added,sales@${domain},megan@${domain}`);
   expect(csv.trim().split('\r\n')).toHaveLength(8);

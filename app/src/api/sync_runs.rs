@@ -364,7 +364,8 @@ pub async fn list_run_changes(
             r#"select count(*) as "n!" from sync_run_changes
                where organization_id = $1 and run_id = $2
                  and ($3::text is null or kind = $3)
-                 and ($4 = '' or strpos(address, $4) > 0 or strpos(coalesce(item, ''), $4) > 0)"#,
+                 and ($4 = '' or strpos(address, $4) > 0 or strpos(coalesce(item, ''), $4) > 0
+                      or strpos(coalesce(new_address, ''), $4) > 0)"#,
             org,
             run_id,
             kind,
@@ -375,10 +376,11 @@ pub async fn list_run_changes(
         .or_internal("counting a run's changes")?;
         let rows = sqlx::query_as!(
             ChangeRow,
-            r#"select kind, address, item, before, after from sync_run_changes
+            r#"select kind, address, item, before, after, new_address from sync_run_changes
                where organization_id = $1 and run_id = $2
                  and ($3::text is null or kind = $3)
-                 and ($4 = '' or strpos(address, $4) > 0 or strpos(coalesce(item, ''), $4) > 0)
+                 and ($4 = '' or strpos(address, $4) > 0 or strpos(coalesce(item, ''), $4) > 0
+                      or strpos(coalesce(new_address, ''), $4) > 0)
                order by seq limit $5 offset $6"#,
             org,
             run_id,

@@ -8,7 +8,7 @@ use crate::components::forms::{action_error, FormError, GetForm};
 use crate::components::pager::{urlencode, Pager};
 use crate::components::status::{format_time, EmptyRow, ErrorPanel, Loading};
 use crate::error::AppError;
-use crate::model::{change_label, thousands, RunDetail, CHANGE_KINDS};
+use crate::model::{thousands, RunDetail, CHANGE_KINDS};
 use crate::pages::domain_layout::use_domain;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -242,8 +242,8 @@ fn Changes(domain_id: Uuid, run_id: Uuid) -> impl IntoView {
                                         {empty.then(|| view! { <EmptyRow colspan=5>"No changes."</EmptyRow> })}
                                         {p.rows.into_iter().map(|c| view! {
                                             <tr>
-                                                <td>{change_label(&c.kind)}</td>
-                                                <td>{c.address}</td>
+                                                <td>{c.label()}</td>
+                                                <td>{c.address_text()}</td>
                                                 <td>{c.item.unwrap_or_default()}</td>
                                                 <td>{c.before.unwrap_or_default()}</td>
                                                 <td>{c.after.unwrap_or_default()}</td>

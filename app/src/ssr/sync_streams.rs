@@ -13,7 +13,7 @@ use super::{AppState, Request};
 use crate::api::domains::ssr::load_domain;
 use crate::api::sync_runs::ssr::{ensure_run, latest_run};
 use crate::error::AppError;
-use crate::model::{change_label, RunStatus};
+use crate::model::{change_label_of, RunStatus};
 use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -141,14 +141,15 @@ pub async fn changes_csv(
         return refused(&e);
     }
     let pool = state.pool.clone();
-    let header_row = "kind,address,item,before,after\r\n".to_owned();
+    // `new_address`: a rename's new primary address (its `address` is the old one).
+    let header_row = "kind,address,item,before,after,new_address\r\n".to_owned();
     // Keyset pages by `seq`: constant memory whatever the number of changes.
     let pages = stream::unfold(Some(0i64), move |after| {
         let pool = pool.clone();
         async move {
             let after = after?;
             let rows = sqlx::query!(
-                r#"select seq, kind, address, item, before, after from sync_run_changes
+                r#"select seq, kind, address, item, before, after, new_address from sync_run_changes
                    where organization_id = $1 and run_id = $2 and seq > $3
                    order by seq limit 5000"#,
                 org,
@@ -168,11 +169,12 @@ pub async fn changes_csv(
                     let mut chunk = String::with_capacity(rows.len() * 80);
                     for r in rows {
                         let fields = [
-                            change_label(&r.kind),
+                            change_label_of(&r.kind, r.new_address.is_some()),
                             &r.address,
                             r.item.as_deref().unwrap_or(""),
                             r.before.as_deref().unwrap_or(""),
                             r.after.as_deref().unwrap_or(""),
+                            r.new_address.as_deref().unwrap_or(""),
                         ];
                         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
                         chunk.push_str(&line.join(","));

@@ -235,7 +235,7 @@ async fn load_report(pool: &PgPool, public_url: &str, job: ReportJob) -> Result<
     let warnings_total = warnings.first().map_or(0, |w| w.total);
     let warnings = warnings.into_iter().map(|w| w.message).collect();
     let changes = sqlx::query!(
-        r#"select kind, address, item, before, after, count(*) over () as "total!"
+        r#"select kind, address, item, before, after, new_address, count(*) over () as "total!"
            from sync_run_changes
            where organization_id = $1 and run_id = $2 order by seq limit $3"#,
         org,
@@ -254,6 +254,7 @@ async fn load_report(pool: &PgPool, public_url: &str, job: ReportJob) -> Result<
             item: c.item,
             before: c.before,
             after: c.after,
+            new_address: c.new_address,
         })
         .collect();
     Ok(Some(RunReport {

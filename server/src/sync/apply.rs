@@ -1,7 +1,8 @@
 //! Apply: a run's planned changes in one transaction, all or nothing, with one set-based
-//! statement per kind of change — alias and account deletes first, so that an address that
-//! moves (an alias becoming another account's, a primary address becoming an alias) is free
-//! by the time it is added again.
+//! statement per kind of change — alias and account deletes first, then renames, then adds —
+//! so that an address that moves (an alias becoming another account's, a primary address
+//! becoming an alias of the same or another account, two accounts swapping addresses) is
+//! free by the time it is added again.
 //!
 //! The transaction commits only with the run's own `running` → `applied` update, made under
 //! this worker's lease: a run that someone else ended meanwhile (the lease or orphan sweep, an
@@ -30,6 +31,8 @@ pub struct KeptPlan<'a> {
     pub fingerprint: &'a str,
     /// `sync_runs.tenant_id` of the run that kept it.
     pub tenant_id: Option<&'a str>,
+    /// The run that kept it: the object ids its plan matched by address are recorded.
+    pub run_id: uuid::Uuid,
 }
 
 /// How an apply ended.
@@ -70,6 +73,8 @@ pub async fn apply(
     let run = spec.run.run_id;
     let domain = spec.domain_id;
     let source = spec.source.as_str();
+    // The run whose plan matched accounts by address (`sync_run_identities`).
+    let planned_by = kept.map_or(run, |k| k.run_id);
     let mut tx = pool.begin().await.context("starting to apply")?;
     // Nothing else changes this domain's synced recipients while we apply (manual edits of
     // them are refused, and only one run per domain is active): the lock makes it certain.
@@ -112,9 +117,12 @@ pub async fn apply(
     let taken = sqlx::query_scalar!(
         r#"select exists (
                select 1 from sync_run_changes c
-               join addresses ad on ad.address = case when c.kind = 'account_add' then c.address else c.item end
+               join addresses ad on ad.address = case c.kind when 'account_add' then c.address
+                                                             when 'account_update' then c.new_address
+                                                             else c.item end
                join accounts a on a.organization_id = ad.organization_id and a.id = ad.account_id
-               where c.organization_id = $1 and c.run_id = $2 and c.kind in ('account_add', 'alias_add')
+               where c.organization_id = $1 and c.run_id = $2
+                 and c.kind in ('account_add', 'account_update', 'alias_add')
                  and not (a.organization_id = $1 and a.domain_id = $3 and a.source = $4)
            ) as "taken!""#,
         org,
@@ -184,10 +192,17 @@ pub async fn apply(
     .await
     .context("updating accounts")?;
 
+    if let Err(e) = rename(&mut tx, spec).await {
+        return match e.downcast_ref::<sqlx::Error>() {
+            Some(e) if address_taken(e) => Ok(Applied::Refused(refusal)),
+            _ => Err(e),
+        };
+    }
+
     let added = sqlx::query!(
         r#"with added as (
-               insert into accounts (organization_id, domain_id, address, kind, source, display_name)
-               select $1, $3, c.address, c.new_kind, $4, c.new_display_name
+               insert into accounts (organization_id, domain_id, address, kind, source, display_name, external_id)
+               select $1, $3, c.address, c.new_kind, $4, c.new_display_name, c.external_id
                from sync_run_changes c
                where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_add'
                returning id, address
@@ -205,6 +220,30 @@ pub async fn apply(
         Err(e) if address_taken(&e) => return Ok(Applied::Refused(refusal)),
         other => other.context("adding accounts")?,
     };
+
+    // Accounts synced before object ids were recorded, matched by address: their object id.
+    sqlx::query!(
+        r#"update accounts a set external_id = i.external_id
+           from sync_run_identities i
+           where i.organization_id = $1 and i.run_id = $2
+             and a.organization_id = $1 and a.domain_id = $3 and a.source = $4
+             and a.address = i.address and a.external_id is null"#,
+        org,
+        planned_by,
+        domain,
+        source
+    )
+    .execute(&mut *tx)
+    .await
+    .context("recording the object ids of accounts synced without one")?;
+    sqlx::query!(
+        "delete from sync_run_identities where organization_id = $1 and run_id = $2",
+        org,
+        planned_by
+    )
+    .execute(&mut *tx)
+    .await
+    .context("recording the object ids of accounts synced without one")?;
 
     let added = sqlx::query!(
         r#"insert into addresses (address, organization_id, account_id, is_primary)
@@ -293,4 +332,68 @@ pub async fn apply(
     tracing::info!(run_id = %run, %domain, ?counts, "sync applied");
     tx.commit().await.context("committing the changes")?;
     Ok(Applied::Done)
+}
+
+/// The prefix an account's address has for a moment while it is renamed (no address parses
+/// with a `:`), so that two accounts can swap addresses: `accounts.address` is unique at every
+/// statement, not at commit.
+const RENAMING: &str = "renaming:";
+
+/// Gives renamed accounts (`account_update` rows with a `new_address`) their new primary
+/// address: the old primary address row goes (an alias add may bring it back, to this
+/// account or another), the account takes the new address, and the new row is primary.
+/// The new address must be free by then: the alias and account deletes ran first.
+async fn rename(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, spec: &RunSpec) -> Result<()> {
+    let org = spec.run.organization_id;
+    let run = spec.run.run_id;
+    let (domain, source) = (spec.domain_id, spec.source.as_str());
+    sqlx::query!(
+        r#"delete from addresses ad
+           using sync_run_changes c, accounts a
+           where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_update'
+             and c.new_address is not null
+             and a.organization_id = $1 and a.domain_id = $3 and a.source = $4 and a.address = c.address
+             and ad.address = c.address and ad.organization_id = $1 and ad.account_id = a.id
+             and ad.is_primary"#,
+        org,
+        run,
+        domain,
+        source
+    )
+    .execute(&mut **tx)
+    .await
+    .context("freeing the old addresses of renamed accounts")?;
+    sqlx::query!(
+        r#"update accounts a set address = $5 || c.new_address
+           from sync_run_changes c
+           where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_update'
+             and c.new_address is not null
+             and a.organization_id = $1 and a.domain_id = $3 and a.source = $4 and a.address = c.address"#,
+        org,
+        run,
+        domain,
+        source,
+        RENAMING
+    )
+    .execute(&mut **tx)
+    .await
+    .context("renaming accounts")?;
+    sqlx::query!(
+        r#"with renamed as (
+               update accounts a set address = substr(a.address, length($4) + 1)
+               where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
+                 and starts_with(a.address, $4)
+               returning a.id, a.address
+           )
+           insert into addresses (address, organization_id, account_id, is_primary)
+           select address, $1, id, true from renamed"#,
+        org,
+        domain,
+        source,
+        RENAMING
+    )
+    .execute(&mut **tx)
+    .await
+    .context("renaming accounts")?;
+    Ok(())
 }

@@ -5,6 +5,11 @@
 //! Only accounts of this domain with this run's `source` are the sync's to change. An address
 //! that belongs to anything else — a manual account, another domain's account, another
 //! customer's — is a conflict: the directory's account (or alias) is skipped with a warning.
+//!
+//! An account is its directory object (`external_id`), not its address: an object whose
+//! primary address changed is one `account_update` from the old address to the new
+//! (`new_address`), its aliases and list members diffed against the same account — a rename,
+//! not a delete and an add.
 
 use super::{RunRef, RunSpec};
 use anyhow::{Context, Result};
@@ -72,7 +77,7 @@ pub async fn plan(
 
     sqlx::query(
         r#"create temporary table plan_desired (
-               address text primary key, external_id text, kind text, display_name text,
+               address text primary key, external_id text unique, kind text, display_name text,
                aliases text[], members text[]) on commit drop"#,
     )
     .execute(&mut *tx)
@@ -85,17 +90,54 @@ pub async fn plan(
     .await
     .context("creating the plan's tables")?;
 
-    // The desired accounts: staged rows whose address is free or already the sync's own.
+    // The sync's current accounts, read once: everything below reads this table for them (a
+    // plan restricted to some directory objects filters it and `plan_desired`, nothing else).
+    sqlx::query(
+        r#"create temporary table plan_current (
+               id uuid primary key, external_id text unique, address text unique, kind text,
+               display_name text) on commit drop"#,
+    )
+    .execute(&mut *tx)
+    .await
+    .context("creating the plan's tables")?;
+    sqlx::query(
+        r#"insert into plan_current
+           select a.id, a.external_id, a.address, a.kind, coalesce(a.display_name, '')
+           from accounts a
+           where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
+             -- an incremental plan: only the accounts of the changed objects (and any
+             -- account without an object id whose address was read)
+             and ($4
+                  or a.external_id in (select d.external_id from sync_dirty d
+                                       where d.organization_id = $1 and d.run_id = $5)
+                  or (a.external_id is null
+                      and a.address in (select s.address from sync_staging s
+                                        where s.organization_id = $1 and s.run_id = $5)))"#,
+    )
+    .bind(org)
+    .bind(domain)
+    .bind(source)
+    .bind(scope == Scope::All)
+    .bind(run)
+    .execute(&mut *tx)
+    .await
+    .context("reading the synced accounts")?;
+
+    // The desired accounts: staged rows whose address is free or already the sync's own. An
+    // object read twice under two addresses (it changed while the directory was read) is
+    // kept once, as its first address.
     sqlx::query(
         r#"insert into plan_desired
-           select s.address, s.external_id, s.kind, s.display_name, s.aliases, s.members
+           select distinct on (s.external_id)
+                  s.address, s.external_id, s.kind, s.display_name, s.aliases, s.members
            from sync_staging s
            where s.organization_id = $1 and s.run_id = $2
              and not exists (
                  select 1 from addresses ad
                  join accounts a on a.organization_id = ad.organization_id and a.id = ad.account_id
                  where ad.address = s.address
-                   and not (a.organization_id = $1 and a.domain_id = $3 and a.source = $4))"#,
+                   and not (a.organization_id = $1 and a.domain_id = $3 and a.source = $4))
+           order by s.external_id, s.address"#,
     )
     .bind(org)
     .bind(run)
@@ -165,7 +207,33 @@ pub async fn plan(
     .await
     .context("recording alias conflicts")?;
 
-    insert_changes(&mut tx, spec, scope).await?;
+    sqlx::query(
+        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message)
+           select $1, $2, (select coalesce(max(seq), 0) from sync_run_warnings where organization_id = $1 and run_id = $2)
+                          + row_number() over (order by s.address),
+                  'duplicate_object', s.address,
+                  s.address || ' was not synced: the directory returned its object (id ' || s.external_id
+                  || ') twice while it was read, also as ' || p.address || ', which was synced.'
+           from sync_staging s
+           join plan_desired p on p.external_id = s.external_id and p.address <> s.address
+           where s.organization_id = $1 and s.run_id = $2
+             -- one whose address is someone else's has its conflict warning already
+             and not exists (
+                 select 1 from addresses ad
+                 join accounts a on a.organization_id = ad.organization_id and a.id = ad.account_id
+                 where ad.address = s.address
+                   and not (a.organization_id = $1 and a.domain_id = $3 and a.source = $4))"#,
+    )
+    .bind(org)
+    .bind(run)
+    .bind(domain)
+    .bind(source)
+    .execute(&mut *tx)
+    .await
+    .context("recording objects read twice")?;
+
+    match_accounts(&mut tx, spec).await?;
+    insert_changes(&mut tx, spec).await?;
     let counts = count(&mut tx, spec).await?;
     // Only a plan kept at the Operations Limit is ever applied later: only it needs the
     // (whole-domain) fingerprint.
@@ -185,33 +253,84 @@ pub async fn plan(
     Ok(counts)
 }
 
-async fn insert_changes(
-    tx: &mut Transaction<'_, Postgres>,
-    spec: &RunSpec,
-    scope: Scope,
-) -> Result<()> {
+/// Pairs each current account with the desired account of the same directory object
+/// (`plan_match`): by `external_id`, or — for accounts synced before Roster recorded object
+/// ids — by address, if no account has that object's id. Those get their object id recorded
+/// by the apply (`sync_run_identities`, unless the run is a Test Sync). A current account left unpaired is deleted; a
+/// desired one left unpaired is added.
+async fn match_accounts(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<()> {
+    sqlx::query(
+        r#"create temporary table plan_match (
+               id uuid primary key, address text unique) on commit drop"#,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("creating the plan's tables")?;
+    sqlx::query(
+        r#"insert into plan_match
+           select c.id, p.address from plan_current c join plan_desired p on p.external_id = c.external_id"#,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("matching accounts by object id")?;
+    sqlx::query(
+        r#"insert into plan_match
+           select c.id, p.address from plan_current c join plan_desired p on p.address = c.address
+           where c.external_id is null
+             and not exists (select 1 from plan_match m where m.address = p.address)"#,
+    )
+    .execute(&mut **tx)
+    .await
+    .context("matching accounts without an object id by address")?;
+    if spec.test {
+        // Nothing of a Test Sync is applied.
+        return Ok(());
+    }
+    sqlx::query(
+        r#"insert into sync_run_identities (organization_id, run_id, address, external_id)
+           select $1, $2, c.address, p.external_id
+           from plan_current c
+           join plan_match m on m.id = c.id
+           join plan_desired p on p.address = m.address
+           where c.external_id is null"#,
+    )
+    .bind(spec.run.organization_id)
+    .bind(spec.run.run_id)
+    .execute(&mut **tx)
+    .await
+    .context("recording the object ids of accounts matched by address")?;
+    Ok(())
+}
+
+/// The changes, by matched account. Each row's `address` is the account's address when the
+/// apply comes to it: the current one for account deletes, updates (and renames, whose
+/// `new_address` is the desired one) and alias deletes, which are applied first; the desired
+/// one for adds of accounts and aliases and for list members, applied after the renames.
+async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<()> {
     let RunRef {
         organization_id: org,
         run_id: run,
     } = spec.run;
     sqlx::query(
         r#"insert into sync_run_changes
-               (organization_id, run_id, seq, kind, address, item, before, after, new_display_name, new_kind)
-           with cur as (
-               select a.id, a.address, a.kind, coalesce(a.display_name, '') as display_name
-               from accounts a
-               where a.organization_id = $1 and a.domain_id = $3 and a.source = $4
-                 and ($5 or a.external_id in (select d.external_id from sync_dirty d
-                                              where d.organization_id = $1 and d.run_id = $2))
+               (organization_id, run_id, seq, kind, address, item, before, after, new_display_name,
+                new_kind, new_address, external_id)
+           with matched as (
+               select c.id, c.address as old_address, c.kind as old_kind,
+                      c.display_name as old_display_name, p.address, p.kind, p.display_name
+               from plan_current c
+               join plan_match m on m.id = c.id
+               join plan_desired p on p.address = m.address
            ),
            cur_aliases as (
-               select c.address, ad.address as alias
-               from cur c join addresses ad on ad.organization_id = $1 and ad.account_id = c.id
+               select c.id, c.address, ad.address as alias
+               from plan_current c join addresses ad on ad.organization_id = $1 and ad.account_id = c.id
                where not ad.is_primary
            ),
+           -- by the list's desired address
            cur_members as (
-               select c.address, m.member
-               from cur c join list_members m on m.organization_id = $1 and m.account_id = c.id
+               select x.address, m.member
+               from matched x join list_members m on m.organization_id = $1 and m.account_id = x.id
            ),
            desired_members as (
                select p.address, unnest(p.members) as member
@@ -220,47 +339,50 @@ async fn insert_changes(
            changes as (
                select 1 as ord, 'account_delete' as kind, c.address, null::text as item,
                       c.display_name || ', ' || replace(c.kind, '_', ' ') as before, null::text as after,
-                      null::text as new_display_name, null::text as new_kind
-               from cur c where not exists (select 1 from plan_desired p where p.address = c.address)
+                      null::text as new_display_name, null::text as new_kind,
+                      null::text as new_address, null::text as external_id
+               from plan_current c where not exists (select 1 from plan_match m where m.id = c.id)
                union all
-               select 2, 'account_update', c.address, null,
-                      c.display_name || ', ' || replace(c.kind, '_', ' '),
-                      p.display_name || ', ' || replace(p.kind, '_', ' '),
-                      p.display_name, p.kind
-               from cur c join plan_desired p on p.address = c.address
-               where p.display_name is distinct from c.display_name or p.kind <> c.kind
+               select 2, 'account_update', x.old_address, null,
+                      x.old_display_name || ', ' || replace(x.old_kind, '_', ' '),
+                      x.display_name || ', ' || replace(x.kind, '_', ' '),
+                      x.display_name, x.kind,
+                      case when x.address <> x.old_address then x.address end, null
+               from matched x
+               where x.address <> x.old_address
+                  or x.display_name is distinct from x.old_display_name or x.kind <> x.old_kind
                union all
                select 3, 'account_add', p.address, null, null,
                       p.display_name || ', ' || replace(p.kind, '_', ' '),
-                      p.display_name, p.kind
-               from plan_desired p where not exists (select 1 from cur c where c.address = p.address)
+                      p.display_name, p.kind, null, p.external_id
+               from plan_desired p where not exists (select 1 from plan_match m where m.address = p.address)
                union all
-               select 4, 'alias_delete', x.address, x.alias, x.alias, null, null, null
+               select 4, 'alias_delete', x.address, x.alias, x.alias, null, null, null, null, null
                from cur_aliases x
-               where not exists (select 1 from plan_aliases k where k.address = x.address and k.alias = x.alias)
+               where not exists (
+                   select 1 from plan_match m join plan_aliases k on k.address = m.address
+                   where m.id = x.id and k.alias = x.alias)
                union all
-               select 5, 'alias_add', k.address, k.alias, null, k.alias, null, null
+               select 5, 'alias_add', k.address, k.alias, null, k.alias, null, null, null, null
                from plan_aliases k
-               where not exists (select 1 from cur_aliases x where x.address = k.address and x.alias = k.alias)
+               where not exists (
+                   select 1 from plan_match m join cur_aliases x on x.id = m.id
+                   where m.address = k.address and x.alias = k.alias)
                union all
-               select 6, 'member_remove', m.address, m.member, m.member, null, null, null
+               select 6, 'member_remove', m.address, m.member, m.member, null, null, null, null, null
                from cur_members m
-               where exists (select 1 from plan_desired p where p.address = m.address)
-                 and not exists (select 1 from desired_members d where d.address = m.address and d.member = m.member)
+               where not exists (select 1 from desired_members d where d.address = m.address and d.member = m.member)
                union all
-               select 7, 'member_add', d.address, d.member, null, d.member, null, null
+               select 7, 'member_add', d.address, d.member, null, d.member, null, null, null, null
                from (select distinct address, member from desired_members) d
                where not exists (select 1 from cur_members m where m.address = d.address and m.member = d.member)
            )
            select $1, $2, row_number() over (order by ord, address, item), kind, address, item,
-                  before, after, new_display_name, new_kind
+                  before, after, new_display_name, new_kind, new_address, external_id
            from changes"#
     )
     .bind(org)
     .bind(run)
-    .bind(spec.domain_id)
-    .bind(spec.source.as_str())
-    .bind(scope == Scope::All)
     .execute(&mut **tx)
     .await
     .context("planning the changes")?;
@@ -272,7 +394,8 @@ async fn count(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<Pla
         r#"select
                count(*) filter (where kind = 'account_add') as "accounts_added!",
                count(*) filter (where kind = 'account_delete') as "accounts_deleted!",
-               count(*) filter (where kind = 'account_update') as "accounts_updated!",
+               count(*) filter (where kind = 'account_update' and new_address is null) as "accounts_updated!",
+               count(*) filter (where kind = 'account_update' and new_address is not null) as "accounts_renamed!",
                count(*) filter (where kind = 'alias_add') as "aliases_added!",
                count(*) filter (where kind = 'alias_delete') as "aliases_deleted!",
                count(distinct address) filter (where kind in ('member_add', 'member_remove')) as "lists_changed!",
@@ -290,6 +413,7 @@ async fn count(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<Pla
         accounts_added: n(row.accounts_added),
         accounts_deleted: n(row.accounts_deleted),
         accounts_updated: n(row.accounts_updated),
+        accounts_renamed: n(row.accounts_renamed),
         aliases_added: n(row.aliases_added),
         aliases_deleted: n(row.aliases_deleted),
         lists_changed: n(row.lists_changed),
@@ -298,8 +422,10 @@ async fn count(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<Pla
     })
 }
 
-/// A digest of the domain's synced recipients — accounts (address, kind, name), aliases and
-/// list members — so a kept plan can tell whether they changed since it was made.
+/// A digest of the domain's synced recipients — accounts (address, kind, name, object id),
+/// aliases and list members — so a kept plan can tell whether they changed since it was made.
+/// The object id counts because the plan pairs accounts by it; an account without one adds
+/// nothing, so digests made before object ids were recorded still match.
 pub async fn fingerprint(
     conn: &mut sqlx::PgConnection,
     org: uuid::Uuid,
@@ -308,7 +434,8 @@ pub async fn fingerprint(
 ) -> Result<String> {
     sqlx::query_scalar!(
         r#"select md5(coalesce(string_agg(x, E'\n' order by x), '')) as "print!" from (
-               select 'a ' || a.address || ' ' || a.kind || ' ' || coalesce(a.display_name, '') as x
+               select 'a ' || a.address || ' ' || a.kind || ' ' || coalesce(a.display_name, '')
+                      || coalesce(' #' || a.external_id, '') as x
                from accounts a
                where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
                union all

@@ -1,7 +1,8 @@
 //! Retention: what the worker's sweep deletes once it is older than `ROSTER_RETENTION_DAYS`.
 //!
 //! - The changes and warnings of runs that applied nothing and never can: Test Sync runs and
-//!   failed runs. Their row — the summary, counts, error — stays forever.
+//!   failed runs, and the object ids their plans matched by address (`sync_run_identities`,
+//!   which an apply consumes). Their row — the summary, counts, error — stays forever.
 //! - Finished apalis jobs of the sync and report email queues (`Done`, `Killed`, or `Failed`
 //!   with no attempt left); a run's truth is its `sync_runs` row, not its job.
 //!
@@ -24,6 +25,7 @@ const BATCH: i64 = 5_000;
 pub struct Swept {
     pub changes: u64,
     pub warnings: u64,
+    pub identities: u64,
     pub jobs: u64,
 }
 
@@ -72,6 +74,27 @@ pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
         Ok(deleted.rows_affected())
     })
     .await?;
+    let identities = in_batches(|| async {
+        let deleted = sqlx::query!(
+            r#"with doomed as (
+                   select i.organization_id, i.run_id, i.address
+                   from sync_runs r
+                   join sync_run_identities i on i.organization_id = r.organization_id and i.run_id = r.id
+                   where (r.test or r.status = 'failed')
+                     and r.finished_at < now() - make_interval(days => $1)
+                   limit $2
+                   for update of i skip locked)
+               delete from sync_run_identities i using doomed d
+               where i.organization_id = d.organization_id and i.run_id = d.run_id and i.address = d.address"#,
+            days,
+            BATCH
+        )
+        .execute(pool)
+        .await
+        .context("deleting old matched object ids of Test Sync and failed runs")?;
+        Ok(deleted.rows_affected())
+    })
+    .await?;
     let jobs = in_batches(|| async {
         // `done_at` is set when apalis records a job's result; a job ended otherwise has none,
         // and then counts from when it was to run.
@@ -99,6 +122,7 @@ pub async fn sweep(pool: &PgPool, days: u32) -> Result<Swept> {
     let swept = Swept {
         changes,
         warnings,
+        identities,
         jobs,
     };
     if swept != Swept::default() {

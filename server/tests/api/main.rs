@@ -21,4 +21,5 @@ mod schedule;
 mod security;
 mod settings;
 mod sync_engine;
+mod sync_identity;
 mod sync_runs;

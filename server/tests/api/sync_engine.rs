@@ -52,9 +52,9 @@ pub(crate) fn rules() -> DomainRules {
 }
 
 pub(crate) struct Setup {
-    pub app: TestApp,
-    pub admin: Admin,
-    pub domain: Uuid,
+    pub(crate) app: TestApp,
+    pub(crate) admin: Admin,
+    pub(crate) domain: Uuid,
 }
 
 pub(crate) async fn setup(pool: PgPool) -> Setup {
@@ -789,6 +789,7 @@ async fn retention_deletes_old_test_sync_details_and_finished_jobs_and_keeps_eve
         sync::retention::Swept {
             changes: u64::try_from(before_test).unwrap() + 12_000,
             warnings: 3 + u64::try_from(before_test_warnings).unwrap(),
+            identities: 0,
             jobs: 3,
         }
     );

@@ -231,7 +231,7 @@ async fn manual_sync_runs_in_the_worker_streams_progress_and_is_in_the_history(p
         .starts_with("attachment"));
     let body = csv.text().await.unwrap();
     let lines: Vec<&str> = body.lines().collect();
-    assert_eq!(lines[0], "kind,address,item,before,after");
+    assert_eq!(lines[0], "kind,address,item,before,after,new_address");
     assert_eq!(i64::try_from(lines.len()).unwrap() - 1, all.total);
     assert!(lines
         .iter()
