@@ -232,7 +232,10 @@ mod tests {
         o.apply(&ObjectPatch {
             display_name: Some(Some("Ann".into())),
             mail: Some(Some("ann@contoso.com".into())),
-            proxy_addresses: Some(vec!["SMTP:ann@contoso.com".into(), "smtp:a@contoso.com".into()]),
+            proxy_addresses: Some(vec![
+                "SMTP:ann@contoso.com".into(),
+                "smtp:a@contoso.com".into(),
+            ]),
             account_enabled: Some(false),
             ..ObjectPatch::default()
         });

@@ -84,8 +84,9 @@ impl MicrosoftChanges {
         let links: Option<Links> = resume.and_then(|r| serde_json::from_value(r.0.clone()).ok());
         let base = inner.graph_base.clone();
         let delta = |path: &str, select: &str| format!("{base}/v1.0/{path}/delta?$select={select}");
-        let list =
-            |path: &str, select: &str| format!("{base}/v1.0/{path}?$select={select}&$top={LIST_PAGE}");
+        let list = |path: &str, select: &str| {
+            format!("{base}/v1.0/{path}?$select={select}&$top={LIST_PAGE}")
+        };
         let steps = match links {
             Some(Links {
                 users: Some(users),
@@ -151,18 +152,26 @@ impl ChangePager for MicrosoftChanges {
             };
             match step {
                 Step::Latest(collection) => {
-                    let page: DeltaPage =
-                        self.inner.get_json(&self.tenant, &self.latest_url(collection)).await?;
-                    let link = page.delta_link.ok_or_else(|| DirectoryError::InvalidResponse {
-                        reason: "Graph gave no delta link for $deltatoken=latest.".into(),
-                    })?;
+                    let page: DeltaPage = self
+                        .inner
+                        .get_json(&self.tenant, &self.latest_url(collection))
+                        .await?;
+                    let link = page
+                        .delta_link
+                        .ok_or_else(|| DirectoryError::InvalidResponse {
+                            reason: "Graph gave no delta link for $deltatoken=latest.".into(),
+                        })?;
                     *self.done.slot(collection) = Some(link);
                     self.steps.pop_front();
                 }
                 Step::List(collection, url) | Step::Delta(collection, url) => {
                     let page: DeltaPage = self.inner.get_json(&self.tenant, &url).await?;
                     let kind = kind_of(collection);
-                    let changes = page.value.into_iter().map(|i| i.into_change(kind)).collect();
+                    let changes = page
+                        .value
+                        .into_iter()
+                        .map(|i| i.into_change(kind))
+                        .collect();
                     let delta = matches!(self.steps.front(), Some(Step::Delta(..)));
                     self.steps.pop_front();
                     match (page.next_link, page.delta_link) {
@@ -216,7 +225,9 @@ struct DeltaPage {
 }
 
 /// `Some(value)` when the property was sent (even as `null`), `None` when it was not.
-fn sent<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn sent<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -265,7 +276,10 @@ impl DeltaItem {
         }
         // A guest by its type; without one, by a guest's UPN (`…#EXT#@…`).
         let guest = match (&self.user_type, &self.user_principal_name) {
-            (Some(t), _) => Some(t.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("Guest"))),
+            (Some(t), _) => Some(
+                t.as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("Guest")),
+            ),
             (None, Some(upn)) => Some(upn.as_deref().is_some_and(|u| u.contains("#EXT#"))),
             (None, None) => None,
         };

@@ -57,7 +57,12 @@ struct MemberRow<'a> {
 
 /// Writes one page of a round to the mirror; `full` for a full round. Returns how many
 /// objects the page held.
-pub async fn write_page(pool: &PgPool, spec: &RunSpec, full: bool, page: ChangePage) -> Result<usize> {
+pub async fn write_page(
+    pool: &PgPool,
+    spec: &RunSpec,
+    full: bool,
+    page: ChangePage,
+) -> Result<usize> {
     let objects = page.changes.len();
     // Fold the page per object (an object may appear more than once), in page order.
     let mut order: Vec<String> = Vec::new();

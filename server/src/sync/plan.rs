@@ -11,9 +11,9 @@
 //! (`new_address`), its aliases and list members diffed against the same account — a rename,
 //! not a delete and an add.
 
+use super::expand::Scope;
 use super::{RunRef, RunSpec};
 use anyhow::{Context, Result};
-use super::expand::Scope;
 use roster_core::sync::{exceeded_limits, PlannedCounts};
 use roster_core::OperationsLimits;
 use sqlx::{PgPool, Postgres, Transaction};

@@ -101,7 +101,10 @@ async fn a_second_sync_reads_only_what_changed(pool: PgPool) {
     let (first, outcome) = sync_run(&s, &dir).await;
     applied(&outcome);
     assert_eq!(read_kind(&s, first).await, "full");
-    assert!(saved(&s).await.is_some(), "an applied run saves its resume point");
+    assert!(
+        saved(&s).await.is_some(),
+        "an applied run saves its resume point"
+    );
 
     // Nothing changed: three delta requests, nothing written.
     let before = s.snapshot().await;
@@ -110,13 +113,21 @@ async fn a_second_sync_reads_only_what_changed(pool: PgPool) {
     assert_eq!(applied(&outcome), PlannedCounts::default());
     assert_eq!(read_kind(&s, again).await, "changes");
     assert_eq!(graph_requests(&emu), 3, "one request per delta link");
-    assert_eq!(s.snapshot().await, before, "a no-op sync wrote recipient rows");
+    assert_eq!(
+        s.snapshot().await,
+        before,
+        "a no-op sync wrote recipient rows"
+    );
 
     // A few changes: a new user, a user gone, a list member gone.
     let users = domain_users(&emu, &id);
     let list_with_member = edit(&emu, &id, |t| {
-        t.add_user(new_user("00000000-0000-4000-8000-0000000000a1", "newcomer", &["nc"]))
-            .unwrap();
+        t.add_user(new_user(
+            "00000000-0000-4000-8000-0000000000a1",
+            "newcomer",
+            &["nc"],
+        ))
+        .unwrap();
         t.delete_user(&users[0], RemovalReason::Deleted).unwrap();
         let (gid, member) = t
             .groups
@@ -136,7 +147,11 @@ async fn a_second_sync_reads_only_what_changed(pool: PgPool) {
     let (third, outcome) = sync_run(&s, &dir).await;
     let counts = applied(&outcome);
     assert_eq!(read_kind(&s, third).await, "changes");
-    assert!(graph_requests(&emu) <= 6, "{} requests", graph_requests(&emu));
+    assert!(
+        graph_requests(&emu) <= 6,
+        "{} requests",
+        graph_requests(&emu)
+    );
     assert_eq!(counts.accounts_added, 1, "{counts:?}");
     assert_eq!(counts.accounts_deleted, 1, "{counts:?}");
     assert!(counts.members_removed >= 1, "{counts:?}");
@@ -166,7 +181,11 @@ async fn a_test_sync_or_a_run_stopped_at_a_limit_saves_no_resume_point(pool: PgP
         panic!("{outcome:?}")
     };
     assert_eq!(planned.accounts_deleted, 3, "{planned:?}");
-    assert_eq!(saved(&s).await.unwrap(), point, "a Test Sync moved the resume point");
+    assert_eq!(
+        saved(&s).await.unwrap(),
+        point,
+        "a Test Sync moved the resume point"
+    );
 
     let limits = OperationsLimits {
         account_delete: OperationLimit::new(Some(0)).unwrap(),
@@ -242,7 +261,8 @@ async fn new_exclude_records_apply_to_every_account_without_a_full_read(pool: Pg
     let s = setup(pool).await;
     let dir = directory(&emu, &id);
     applied(&sync_run(&s, &dir).await.1);
-    let excluding = rules().with_exclude(ExcludePatterns::parse_lines("a*@litware.example").unwrap());
+    let excluding =
+        rules().with_exclude(ExcludePatterns::parse_lines("a*@litware.example").unwrap());
     let (run, outcome) = s
         .sync_with(&dir, &excluding, &OperationsLimits::default(), false)
         .await;
@@ -270,9 +290,12 @@ async fn nested_lists_with_a_cycle_are_expanded_from_the_mirror(pool: PgPool) {
     let users = domain_users(&emu, &id);
     edit(&emu, &id, |t| {
         // A (list) ⊃ B (security group, no mail) ⊃ C (list) ⊃ A.
-        t.add_group(new_list(a, "list-a", true, &[users[0].as_str()])).unwrap();
-        t.add_group(new_list(b, "group-b", false, &[users[1].as_str()])).unwrap();
-        t.add_group(new_list(c, "list-c", true, &[users[2].as_str()])).unwrap();
+        t.add_group(new_list(a, "list-a", true, &[users[0].as_str()]))
+            .unwrap();
+        t.add_group(new_list(b, "group-b", false, &[users[1].as_str()]))
+            .unwrap();
+        t.add_group(new_list(c, "list-c", true, &[users[2].as_str()]))
+            .unwrap();
         t.add_member(a, b).unwrap();
         t.add_member(b, c).unwrap();
         t.add_member(c, a).unwrap();
@@ -312,7 +335,8 @@ fn random_edit(t: &mut Tenant, rng: &mut StdRng, serial: &mut u32) {
             let id = format!("00000000-0000-4000-9000-{n:012}");
             let local = format!("new{n}");
             let alias = format!("alias{n}");
-            t.add_user(new_user(&id, &local, &[alias.as_str()])).unwrap();
+            t.add_user(new_user(&id, &local, &[alias.as_str()]))
+                .unwrap();
         }
         // A user leaves.
         1 => {
@@ -384,10 +408,7 @@ fn random_edit(t: &mut Tenant, rng: &mut StdRng, serial: &mut u32) {
         // A new list with a few members.
         7 => {
             let id = format!("00000000-0000-4000-a000-{n:012}");
-            let members: Vec<&str> = users
-                .choose_multiple(rng, 3)
-                .map(String::as_str)
-                .collect();
+            let members: Vec<&str> = users.choose_multiple(rng, 3).map(String::as_str).collect();
             t.add_group(new_list(&id, &format!("list{n}"), true, &members))
                 .unwrap();
         }

@@ -138,13 +138,25 @@ async fn account_changes(s: &Setup, run: Uuid) -> Vec<(String, String, Option<St
     .unwrap()
 }
 
-/// As if the domain's accounts were synced before object ids were recorded.
+/// As if the domain's accounts were synced before object ids were recorded (and so before
+/// Roster kept a mirror of the directory: the next sync reads everything).
 async fn forget_object_ids(s: &Setup) {
     sqlx::query("update accounts set external_id = null where domain_id = $1")
         .bind(s.domain)
         .execute(&s.app.pool)
         .await
         .unwrap();
+    for forget in [
+        "delete from directory_sync_state where domain_id = $1",
+        "delete from directory_members where domain_id = $1",
+        "delete from directory_objects where domain_id = $1",
+    ] {
+        sqlx::query(forget)
+            .bind(s.domain)
+            .execute(&s.app.pool)
+            .await
+            .unwrap();
+    }
 }
 
 /// Each synced account's object id and row id, sorted.
