@@ -276,3 +276,102 @@ async fn latest_delta_token_skips_the_full_round() {
     let (items, _) = round(&emu, &t, &link).await;
     assert!(items.is_empty(), "a membership change is not a user change");
 }
+
+#[tokio::test]
+async fn pages_fill_up_with_the_member_chunks_of_large_groups() {
+    let mut file = contoso();
+    for i in 0..250 {
+        let id = format!("20000000-0000-0000-0000-{i:012}");
+        file.users.push(
+            serde_json::from_value(
+                json!({"id": id, "userPrincipalName": format!("u{i}@contoso.com")}),
+            )
+            .unwrap(),
+        );
+    }
+    let all: Vec<String> = file.users.iter().map(|u| u.id.clone()).collect();
+    file.groups[0].members.extend(all.iter().cloned());
+    let want: std::collections::BTreeMap<String, usize> = file
+        .groups
+        .iter()
+        .map(|g| (g.id.clone(), g.members.len()))
+        .collect();
+    let mut config = roster_m365_emulator::EmulatorConfig::new(CLIENT_ID, SECRET).with_tenant(file);
+    config.delta_page_size = 3;
+    let emu = roster_m365_emulator::spawn(config).await.unwrap();
+    let t = token(&emu, CONTOSO).await;
+    let mut url = "/v1.0/groups/delta?$select=id,members".to_string();
+    let mut pages = Vec::new();
+    loop {
+        let (status, _, body) = get(&emu, &t, &url).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        pages.push(body["value"].as_array().unwrap().clone());
+        match body["@odata.nextLink"].as_str() {
+            Some(next) => url = next.to_string(),
+            None => break,
+        }
+    }
+    // Every page but the last is full: a large group's chunks don't end a page early.
+    let (last, full) = pages.split_last().unwrap();
+    assert!(
+        full.iter().all(|p| p.len() == 3),
+        "{:?}",
+        pages.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    assert!(!last.is_empty());
+    // Merged by id, each group has all its members once.
+    let mut got: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for item in pages.iter().flatten() {
+        let members = got
+            .entry(item["id"].as_str().unwrap().to_owned())
+            .or_default();
+        for m in item["members@delta"].as_array().into_iter().flatten() {
+            assert!(
+                members.insert(m["id"].as_str().unwrap().to_owned()),
+                "a member twice"
+            );
+        }
+    }
+    let got: std::collections::BTreeMap<String, usize> =
+        got.into_iter().map(|(k, v)| (k, v.len())).collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn contacts_delta_reports_changes_and_latest_skips_the_full_round() {
+    let emu = small_pages().await;
+    let t = token(&emu, CONTOSO).await;
+    let (first, _) = round(
+        &emu,
+        &t,
+        "/v1.0/contacts/delta?$select=id,mail,proxyAddresses",
+    )
+    .await;
+    assert!(!first.is_empty());
+    let (status, _, body) = get(
+        &emu,
+        &t,
+        "/v1.0/contacts/delta?$select=id,mail,proxyAddresses&$deltatoken=latest",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["value"].as_array().unwrap().is_empty());
+    let link = body["@odata.deltaLink"].as_str().unwrap().to_string();
+    let t_path = format!("/_emulator/tenants/{CONTOSO}");
+    let (s, _) = control(
+        &emu,
+        Method::POST,
+        &format!("{t_path}/contacts"),
+        Some(json!({
+            "id": "00000000-0000-0000-0000-0000000000cc",
+            "displayName": "Partner",
+            "mail": "partner@fabrikam.example",
+        })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (changes, _) = round(&emu, &t, &link).await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["mail"], "partner@fabrikam.example");
+}
