@@ -429,6 +429,8 @@ pub struct RunDetail {
     /// Which attempt of a scheduled sync.
     pub attempt: i16,
     pub started_at: Option<DateTime<Utc>>,
+    /// How the run read the directory (none for "Apply these changes" and older runs).
+    pub read_kind: Option<roster_core::sync::ReadKind>,
     pub counts: Option<roster_core::sync::PlannedCounts>,
     /// "Email Accounts – Delete Limit: 150 planned, limit 100", …
     pub exceeded: Vec<String>,

@@ -172,6 +172,42 @@ pub fn summary(counts: &PlannedCounts) -> String {
 }
 
 /// Why a run refuses to plan at all.
+/// How a run read the directory (`sync_runs.read_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadKind {
+    /// Everything: the first sync, a lost resume point, a new tenant, or the weekly full read.
+    Full,
+    /// Only what changed since the last applied sync.
+    Changes,
+}
+
+impl ReadKind {
+    /// Its text in SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadKind::Full => "full",
+            ReadKind::Changes => "changes",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReadKind> {
+        match text {
+            "full" => Some(ReadKind::Full),
+            "changes" => Some(ReadKind::Changes),
+            _ => None,
+        }
+    }
+
+    /// For the run page.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReadKind::Full => "The whole directory",
+            ReadKind::Changes => "Only what changed since the last sync",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SyncRefusal {
     /// The directory answered, but with nothing for a domain that has synced accounts: far more

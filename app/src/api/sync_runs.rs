@@ -262,7 +262,7 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             r#"select r.id, r.status, r.phase, r.test, r.progress_done, r.progress_total,
                       r.objects_read, r.accounts_read, r.summary, r.queued_at, r.started_at,
                       r.finished_at, r.requested_by, r.attempt, r.counts, r.exceeded, r.error,
-                      r.error_code, r.applies_run_id
+                      r.error_code, r.applies_run_id, r.read_kind
                from sync_runs r
                where r.organization_id = $1 and r.domain_id = $2 and r.id = $3"#,
             org,
@@ -327,6 +327,7 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             requested_by: r.requested_by,
             attempt: r.attempt,
             started_at: r.started_at,
+            read_kind: r.read_kind.as_deref().and_then(roster_core::sync::ReadKind::parse),
             counts,
             exceeded: exceeded.iter().map(ToString::to_string).collect(),
             error: r.error,

@@ -98,6 +98,7 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
                 <dt>"Started by"</dt><dd>{trigger}</dd>
                 <dt>"Queued"</dt><dd>{format_time(&run.queued_at)}</dd>
                 <dt>"Duration"</dt><dd>{duration}</dd>
+                {detail.read_kind.map(|k| view! { <dt>"Read from the directory"</dt><dd>{k.describe()}</dd> })}
                 <dt>"Directory objects read"</dt><dd>{thousands(run.objects_read)}</dd>
                 <dt>"Accounts of this domain"</dt><dd>{thousands(run.accounts_read)}</dd>
             </dl>

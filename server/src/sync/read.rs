@@ -6,6 +6,7 @@
 use super::{mirror, notify, RunSpec};
 use anyhow::{Context, Result};
 use roster_core::directory::{Collection, ResumeState};
+use roster_core::sync::ReadKind;
 use roster_core::{Directory, DirectoryError};
 use sqlx::PgPool;
 
@@ -56,7 +57,12 @@ async fn read_round(
         "update sync_runs set read_kind = $3, phase = 'fetch_users', objects_read = 0, progress_done = 0 where organization_id = $1 and id = $2",
         run.organization_id,
         run.run_id,
-        if full { "full" } else { "changes" }
+        if full {
+            ReadKind::Full
+        } else {
+            ReadKind::Changes
+        }
+        .as_str()
     )
     .execute(pool)
     .await

@@ -45,6 +45,14 @@ async fn sync_run(s: &Setup, dir: &dyn roster_core::Directory) -> (Uuid, Outcome
         .await
 }
 
+/// The run's page, as the admin's browser gets it.
+async fn run_page(s: &Setup, run: Uuid) -> String {
+    let url = format!("{}/domains/{}/sync/runs/{run}", s.app.address, s.domain);
+    let response = s.admin.client.get(url).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.text().await.unwrap()
+}
+
 fn graph_requests(emu: &RunningEmulator) -> u64 {
     emu.state().counter_snapshot().graph
 }
