@@ -72,12 +72,19 @@ async fn read_round(
     let mut phase = "fetch_users";
     // Objects read before the current phase: each phase counts its own.
     let mut before_phase: u64 = 0;
-    while let Some(page) = pager.next_page().await? {
+    let mut next = pager.next_page().await?;
+    while let Some(page) = next {
         if phase == "fetch_users" && page.collection != Collection::Users {
             phase = "fetch_groups";
             before_phase = objects;
         }
-        objects += mirror::write_page(pool, spec, full, page).await? as u64;
+        // The next page is fetched while this one is written: the directory's latency and
+        // Postgres's writes overlap.
+        let (written, following) = tokio::join!(
+            mirror::write_page(pool, spec, full, page),
+            pager.next_page()
+        );
+        objects += written? as u64;
         sqlx::query!(
             r#"update sync_runs set phase = $3, objects_read = $4, progress_done = $5
                where organization_id = $1 and id = $2"#,
@@ -91,6 +98,7 @@ async fn read_round(
         .await
         .context("recording read progress")?;
         notify(pool, run).await?;
+        next = following?;
     }
     if full {
         mirror::end_full_round(pool, spec).await?;
