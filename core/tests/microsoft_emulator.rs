@@ -101,8 +101,8 @@ async fn read_all(
     r: &DomainRules,
 ) -> Vec<DirectoryAccount> {
     let directory = client.tenant(tenant).unwrap();
-    let mut pager = directory.pages();
-    collect_accounts(pager.as_mut(), r).await.unwrap()
+    let mut pager = directory.pager();
+    collect_accounts(&mut pager, r).await.unwrap()
 }
 
 fn by_address(accounts: &[DirectoryAccount]) -> BTreeMap<String, &DirectoryAccount> {

@@ -34,9 +34,6 @@ pub trait Directory: Send + Sync {
     /// [`CONNECTION_TEST_SAMPLE`] accounts exactly as Roster would store them under `rules`.
     async fn test_connection(&self, rules: &DomainRules) -> Result<ConnectionTest, DirectoryError>;
 
-    /// Starts a full read. Nothing is requested until the first [`DirectoryPager::next_page`].
-    fn pages(&self) -> Box<dyn DirectoryPager>;
-
     /// Which directory this is (for Microsoft 365, the tenant id). A domain whose directory is
     /// another one than last time is read from scratch.
     fn identity(&self) -> String;
@@ -46,7 +43,9 @@ pub trait Directory: Send + Sync {
     fn changes(&self, resume: Option<&ResumeState>) -> Box<dyn ChangePager>;
 }
 
-/// The pages of one full read of a directory, in order.
+/// The pages of one full read of a directory, in order, with each list's members already
+/// expanded by the directory — a reader apart from the engine's change rounds and mirror
+/// (the Microsoft connector's `transitiveMembers` read), which tests use to check them.
 #[async_trait]
 pub trait DirectoryPager: Send {
     /// The next page, or `None` when the directory has been read to the end.

@@ -31,8 +31,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::directory::{
-    ChangePager, ConnectionTest, Directory, DirectoryError, DirectoryPager, DomainRules,
-    ResumeState,
+    ChangePager, ConnectionTest, Directory, DirectoryError, DomainRules, ResumeState,
 };
 use crate::DomainName;
 
@@ -321,10 +320,6 @@ impl MicrosoftDirectory {
 impl Directory for MicrosoftDirectory {
     async fn test_connection(&self, rules: &DomainRules) -> Result<ConnectionTest, DirectoryError> {
         pager::test_connection(&self.client.inner, &self.tenant, rules).await
-    }
-
-    fn pages(&self) -> Box<dyn DirectoryPager> {
-        Box::new(self.pager())
     }
 
     fn identity(&self) -> String {

@@ -126,6 +126,10 @@ async fn a_second_sync_reads_only_what_changed(pool: PgPool) {
         before,
         "a no-op sync wrote recipient rows"
     );
+    assert!(run_page(&s, first).await.contains("The whole directory"));
+    assert!(run_page(&s, again)
+        .await
+        .contains("Only what changed since the last sync"));
 
     // A few changes: a new user, a user gone, a list member gone.
     let users = domain_users(&emu, &id);

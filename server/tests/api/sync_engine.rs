@@ -7,7 +7,9 @@ use crate::helpers::{
     generated_tenant, spawn_app_configured, Admin, TestApp, MS_CLIENT_ID, MS_SECRET,
 };
 use roster_core::directory::collect_accounts;
-use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig, RetryPolicy};
+use roster_core::microsoft::{
+    ClientSecret, MicrosoftClient, MicrosoftConfig, MicrosoftDirectory, RetryPolicy,
+};
 use roster_core::sync::PlannedCounts;
 use roster_core::{
     Directory, DomainName, DomainRules, ExcludePatterns, OperationLimit, OperationsLimits,
@@ -26,7 +28,7 @@ pub(crate) async fn tenant(users: usize, groups: usize) -> (RunningEmulator, Str
     generated_tenant(users, groups, &[DOMAIN, "litware.net"], 7).await
 }
 
-pub(crate) fn directory(emu: &RunningEmulator, tenant: &str) -> impl Directory {
+pub(crate) fn directory(emu: &RunningEmulator, tenant: &str) -> MicrosoftDirectory {
     let config = MicrosoftConfig::new(MS_CLIENT_ID, ClientSecret::new(MS_SECRET))
         .with_login_url(emu.base_url())
         .with_graph_url(emu.base_url())
@@ -137,9 +139,9 @@ impl Setup {
 }
 
 /// What the directory holds for the domain, as Roster should store it.
-pub(crate) async fn expected(dir: &dyn Directory, rules: &DomainRules) -> BTreeSet<String> {
+pub(crate) async fn expected(dir: &MicrosoftDirectory, rules: &DomainRules) -> BTreeSet<String> {
     let mut rows = BTreeSet::new();
-    for a in collect_accounts(dir.pages().as_mut(), rules).await.unwrap() {
+    for a in collect_accounts(&mut dir.pager(), rules).await.unwrap() {
         rows.insert(format!(
             "account {} {} {}",
             a.address,
