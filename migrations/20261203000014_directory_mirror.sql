@@ -77,3 +77,8 @@ create unlogged table sync_dirty
 alter table sync_runs
     add column read_kind text
         constraint sync_runs_read_kind_check check (read_kind in ('full', 'changes'));
+
+-- The directory object a warning is about: an incremental plan plans the objects the last
+-- applied run skipped again (the address in the way may have been freed since).
+alter table sync_run_warnings
+    add column external_id text;

@@ -23,6 +23,29 @@ pub enum Scope {
 /// Objects normalized per page.
 const PAGE: i64 = 2_000;
 
+/// Adds to the run's changed objects those the domain's last applied sync skipped with a
+/// warning (an address in the way — a manual account, another domain's — may be free now).
+pub async fn retry_skipped(pool: &sqlx::PgPool, spec: &RunSpec) -> Result<u64> {
+    let added = sqlx::query!(
+        r#"insert into sync_dirty (organization_id, run_id, external_id)
+           select distinct $1::uuid, $2::uuid, w.external_id from sync_run_warnings w
+           where w.organization_id = $1 and w.external_id is not null
+             and w.run_id = (select r.id from sync_runs r
+                             where r.organization_id = $1 and r.domain_id = $3
+                               and r.status = 'applied'
+                             order by r.queued_at desc limit 1)
+           on conflict do nothing"#,
+        spec.run.organization_id,
+        spec.run.run_id,
+        spec.domain_id
+    )
+    .execute(pool)
+    .await
+    .context("planning again what the last sync skipped")?
+    .rows_affected();
+    Ok(added)
+}
+
 /// Adds to the run's changed objects every group that contains one, at any depth.
 pub async fn close_over_lists(pool: &sqlx::PgPool, spec: &RunSpec) -> Result<u64> {
     let added = sqlx::query!(

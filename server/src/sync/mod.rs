@@ -297,8 +297,8 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
         .await
         .context("copying the kept plan")?;
         sqlx::query!(
-            r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message)
-               select organization_id, $2, seq, kind, address, message
+            r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message, external_id)
+               select organization_id, $2, seq, kind, address, message, external_id
                from sync_run_warnings where organization_id = $1 and run_id = $3"#,
             run.organization_id,
             run.run_id,
@@ -481,6 +481,7 @@ async fn execute(
     };
     set_phase(pool, spec.run, "plan").await?;
     if scope == expand::Scope::Changed {
+        expand::retry_skipped(pool, spec).await?;
         expand::close_over_lists(pool, spec).await?;
     }
     let accounts_read = expand::stage_from_mirror(pool, spec, rules, scope).await?;

@@ -149,7 +149,7 @@ pub async fn plan(
 
     // Skipped accounts: whose address is someone else's.
     sqlx::query!(
-        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message)
+        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message, external_id)
            select $1, $2, row_number() over (order by s.address), 'address_conflict', s.address,
                   s.address || ' was not synced: it is already ' ||
                   case when a.organization_id <> $1 then 'in use by another customer of the service'
@@ -157,7 +157,8 @@ pub async fn plan(
                        when a.domain_id = $3 then 'the address of an account of this domain from another source (' || a.source || ')'
                        else 'the address of an account of ' || d.name end ||
                   case when a.organization_id = $1 and a.address <> s.address
-                       then ' (an alias of ' || a.address || ')' else '' end || '.'
+                       then ' (an alias of ' || a.address || ')' else '' end || '.',
+                  s.external_id
            from sync_staging s
            join addresses ad on ad.address = s.address
            join accounts a on a.organization_id = ad.organization_id and a.id = ad.account_id
@@ -193,12 +194,13 @@ pub async fn plan(
     .await
     .context("choosing the desired aliases")?;
     sqlx::query(
-        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message)
+        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message, external_id)
            select $1, $2, (select coalesce(max(seq), 0) from sync_run_warnings where organization_id = $1 and run_id = $2)
                           + row_number() over (order by x.address, x.alias),
                   'alias_conflict', x.address,
-                  'The alias ' || x.alias || ' of ' || x.address || ' was not synced: the address is already in use.'
-           from (select p.address, unnest(p.aliases) as alias from plan_desired p) x
+                  'The alias ' || x.alias || ' of ' || x.address || ' was not synced: the address is already in use.',
+                  x.external_id
+           from (select p.address, p.external_id, unnest(p.aliases) as alias from plan_desired p) x
            where not exists (select 1 from plan_aliases k where k.alias = x.alias and k.address = x.address)"#
     )
     .bind(org)
@@ -208,12 +210,13 @@ pub async fn plan(
     .context("recording alias conflicts")?;
 
     sqlx::query(
-        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message)
+        r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message, external_id)
            select $1, $2, (select coalesce(max(seq), 0) from sync_run_warnings where organization_id = $1 and run_id = $2)
                           + row_number() over (order by s.address),
                   'duplicate_object', s.address,
                   s.address || ' was not synced: the directory returned its object (id ' || s.external_id
-                  || ') twice while it was read, also as ' || p.address || ', which was synced.'
+                  || ') twice while it was read, also as ' || p.address || ', which was synced.',
+                  s.external_id
            from sync_staging s
            join plan_desired p on p.external_id = s.external_id and p.address <> s.address
            where s.organization_id = $1 and s.run_id = $2

@@ -389,6 +389,26 @@ async fn an_address_owned_elsewhere_is_skipped_with_a_warning(pool: PgPool) {
     .await
     .unwrap();
     assert!(synced > 10, "the rest of the run proceeded");
+
+    // Once the manual account is gone, the next sync — a change round with nothing changed
+    // in the directory — adds the skipped one.
+    let manual: uuid::Uuid = sqlx::query_scalar("select id from accounts where address = $1")
+        .bind(&taken)
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    s.admin
+        .ok::<()>(
+            "delete_account",
+            &[
+                ("domain_id", &s.domain.to_string()),
+                ("account_id", &manual.to_string()),
+            ],
+        )
+        .await;
+    let counts = applied(&s.sync(&dir).await);
+    assert_eq!(counts.accounts_added, 1, "{counts:?}");
+    assert_eq!(s.stored().await, want);
 }
 
 #[sqlx::test(migrations = "../migrations")]
