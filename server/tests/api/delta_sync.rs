@@ -459,5 +459,29 @@ async fn random_changes_synced_incrementally_equal_a_full_read(pool: PgPool) {
             expected(&dir, &rules()).await,
             "round {round}: the incremental sync differs from a full read"
         );
+        // And the engine's own full read, planned against what the change rounds left,
+        // finds nothing to change (a Test Sync: it saves nothing).
+        let last_full: String =
+            sqlx::query_scalar("select full_round_at::text from directory_sync_state")
+                .fetch_one(&s.app.pool)
+                .await
+                .unwrap();
+        sqlx::query("update directory_sync_state set full_round_at = now() - interval '8 days'")
+            .execute(&s.app.pool)
+            .await
+            .unwrap();
+        let (run, outcome) = s
+            .sync_with(&dir, &rules(), &OperationsLimits::default(), true)
+            .await;
+        assert_eq!(read_kind(&s, run).await, "full");
+        assert!(
+            matches!(outcome, Outcome::Planned(c) if c == PlannedCounts::default()),
+            "round {round}: a full read would change {outcome:?}"
+        );
+        sqlx::query("update directory_sync_state set full_round_at = $1::timestamptz")
+            .bind(last_full)
+            .execute(&s.app.pool)
+            .await
+            .unwrap();
     }
 }
