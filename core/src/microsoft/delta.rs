@@ -8,9 +8,12 @@
 //! comes as `{"id": …, "@removed": {…}}`, a removed member likewise inside `members@delta`.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Deserializer};
 
 use super::graph::Inner;
@@ -61,7 +64,9 @@ enum Step {
     Delta(Collection, String),
 }
 
-/// A change round over the three collections.
+/// A change round over the three collections, read side by side: each collection is a chain
+/// of requests (a page's next link is only known once it came), and the three chains each
+/// have one request in flight, so the round costs its longest chain, not the sum.
 ///
 /// A full round lists users and contacts with the largest pages Graph gives (999, against
 /// ~100 for a delta page) after taking their delta links with `$deltatoken=latest`, and reads
@@ -70,10 +75,17 @@ enum Step {
 pub struct MicrosoftChanges {
     inner: Arc<Inner>,
     tenant: TenantId,
-    steps: VecDeque<Step>,
+    /// The steps left, per chain.
+    chains: Vec<VecDeque<Step>>,
+    /// Whether a chain's first step is being fetched.
+    busy: Vec<bool>,
+    in_flight: FuturesUnordered<Fetch>,
     /// The delta links of this round, as they come.
     done: Links,
 }
+
+/// A request in flight: its chain and its answer.
+type Fetch = Pin<Box<dyn Future<Output = (usize, Result<DeltaPage, DirectoryError>)> + Send>>;
 
 impl MicrosoftChanges {
     pub(crate) fn new(
@@ -87,28 +99,37 @@ impl MicrosoftChanges {
         let list = |path: &str, select: &str| {
             format!("{base}/v1.0/{path}?$select={select}&$top={LIST_PAGE}")
         };
-        let steps = match links {
+        let chains = match links {
             Some(Links {
                 users: Some(users),
                 groups: Some(groups),
                 contacts: Some(contacts),
-            }) => VecDeque::from([
-                Step::Delta(Collection::Users, users),
-                Step::Delta(Collection::Groups, groups),
-                Step::Delta(Collection::Contacts, contacts),
-            ]),
-            _ => VecDeque::from([
-                Step::Latest(Collection::Users),
-                Step::List(Collection::Users, list("users", USER_SELECT)),
-                Step::Delta(Collection::Groups, delta("groups", GROUP_SELECT)),
-                Step::Latest(Collection::Contacts),
-                Step::List(Collection::Contacts, list("contacts", CONTACT_SELECT)),
-            ]),
+            }) => vec![
+                VecDeque::from([Step::Delta(Collection::Users, users)]),
+                VecDeque::from([Step::Delta(Collection::Groups, groups)]),
+                VecDeque::from([Step::Delta(Collection::Contacts, contacts)]),
+            ],
+            _ => vec![
+                VecDeque::from([
+                    Step::Latest(Collection::Users),
+                    Step::List(Collection::Users, list("users", USER_SELECT)),
+                ]),
+                VecDeque::from([Step::Delta(
+                    Collection::Groups,
+                    delta("groups", GROUP_SELECT),
+                )]),
+                VecDeque::from([
+                    Step::Latest(Collection::Contacts),
+                    Step::List(Collection::Contacts, list("contacts", CONTACT_SELECT)),
+                ]),
+            ],
         };
         MicrosoftChanges {
             inner,
             tenant,
-            steps,
+            busy: vec![false; chains.len()],
+            chains,
+            in_flight: FuturesUnordered::new(),
             done: Links::default(),
         }
     }
@@ -124,13 +145,34 @@ impl MicrosoftChanges {
             self.inner.graph_base
         )
     }
+
+    /// Sends the next request of every chain that has none in flight.
+    fn start_fetches(&mut self) {
+        for (i, steps) in self.chains.iter().enumerate() {
+            let Some(step) = steps.front() else {
+                continue;
+            };
+            if self.busy[i] {
+                continue;
+            }
+            let url = match step {
+                Step::Latest(collection) => self.latest_url(*collection),
+                Step::List(_, url) | Step::Delta(_, url) => url.clone(),
+            };
+            let (inner, tenant) = (self.inner.clone(), self.tenant.clone());
+            self.in_flight.push(Box::pin(async move {
+                (i, inner.get_json::<DeltaPage>(&tenant, &url).await)
+            }));
+            self.busy[i] = true;
+        }
+    }
 }
 
 impl std::fmt::Debug for MicrosoftChanges {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MicrosoftChanges")
             .field("tenant", &self.tenant)
-            .field("steps_left", &self.steps.len())
+            .field("in_flight", &self.in_flight.len())
             .finish_non_exhaustive()
     }
 }
@@ -145,35 +187,36 @@ fn kind_of(collection: Collection) -> MirrorKind {
 
 #[async_trait]
 impl ChangePager for MicrosoftChanges {
+    /// The next page of whichever chain answers first. After an error, the failed request is
+    /// the one sent again by the next call.
     async fn next_page(&mut self) -> Result<Option<ChangePage>, DirectoryError> {
         loop {
-            let Some(step) = self.steps.front().cloned() else {
+            self.start_fetches();
+            let Some((i, answer)) = self.in_flight.next().await else {
                 return Ok(None);
+            };
+            self.busy[i] = false;
+            let page = answer?;
+            let Some(step) = self.chains[i].pop_front() else {
+                continue;
             };
             match step {
                 Step::Latest(collection) => {
-                    let page: DeltaPage = self
-                        .inner
-                        .get_json(&self.tenant, &self.latest_url(collection))
-                        .await?;
                     let link = page
                         .delta_link
                         .ok_or_else(|| DirectoryError::InvalidResponse {
                             reason: "Graph gave no delta link for $deltatoken=latest.".into(),
                         })?;
                     *self.done.slot(collection) = Some(link);
-                    self.steps.pop_front();
                 }
-                Step::List(collection, url) | Step::Delta(collection, url) => {
-                    let page: DeltaPage = self.inner.get_json(&self.tenant, &url).await?;
+                Step::List(collection, _) | Step::Delta(collection, _) => {
+                    let delta = matches!(step, Step::Delta(..));
                     let kind = kind_of(collection);
                     let changes = page
                         .value
                         .into_iter()
                         .map(|i| i.into_change(kind))
                         .collect();
-                    let delta = matches!(self.steps.front(), Some(Step::Delta(..)));
-                    self.steps.pop_front();
                     match (page.next_link, page.delta_link) {
                         (Some(next), _) => {
                             let again = if delta {
@@ -181,7 +224,7 @@ impl ChangePager for MicrosoftChanges {
                             } else {
                                 Step::List(collection, next)
                             };
-                            self.steps.push_front(again);
+                            self.chains[i].push_front(again);
                         }
                         (None, Some(link)) if delta => *self.done.slot(collection) = Some(link),
                         (None, None) if !delta => {}

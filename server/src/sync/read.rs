@@ -69,14 +69,15 @@ async fn read_round(
     .context("recording how the run reads")?;
     let mut pager = directory.changes(resume);
     let mut objects: u64 = 0;
+    // Users and the other collections (lists, contacts) are read side by side; the phase
+    // shows users until the first page of lists, then lists, each with its own count.
+    let (mut users, mut others) = (0u64, 0u64);
     let mut phase = "fetch_users";
-    // Objects read before the current phase: each phase counts its own.
-    let mut before_phase: u64 = 0;
     let mut next = pager.next_page().await?;
     while let Some(page) = next {
-        if phase == "fetch_users" && page.collection != Collection::Users {
+        let collection = page.collection;
+        if collection != Collection::Users {
             phase = "fetch_groups";
-            before_phase = objects;
         }
         // The next page is fetched while this one is written: the directory's latency and
         // Postgres's writes overlap.
@@ -84,7 +85,18 @@ async fn read_round(
             mirror::write_page(pool, spec, full, page),
             pager.next_page()
         );
-        objects += written? as u64;
+        let written = written? as u64;
+        objects += written;
+        if collection == Collection::Users {
+            users += written;
+        } else {
+            others += written;
+        }
+        let done = if phase == "fetch_users" {
+            users
+        } else {
+            others
+        };
         sqlx::query!(
             r#"update sync_runs set phase = $3, objects_read = $4, progress_done = $5
                where organization_id = $1 and id = $2"#,
@@ -92,7 +104,7 @@ async fn read_round(
             run.run_id,
             phase,
             i64::try_from(objects)?,
-            i64::try_from(objects - before_phase)?
+            i64::try_from(done)?
         )
         .execute(pool)
         .await
