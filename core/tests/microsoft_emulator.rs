@@ -15,7 +15,9 @@ use roster_core::{
     AccountKind, Directory, DirectoryAccount, DirectoryError, DomainName, DomainRules,
     ExcludePatterns,
 };
-use roster_m365_emulator::{spawn, EmulatorConfig, GenerateSpec, RunningEmulator, TenantFile};
+use roster_m365_emulator::{
+    spawn, EmulatorConfig, FaultConfig, GenerateSpec, RunningEmulator, TenantFile,
+};
 use serde_json::{json, Value};
 
 const CLIENT_ID: &str = "9a8b7c6d-1111-2222-3333-444455556666";
@@ -686,4 +688,114 @@ async fn the_organization_gives_the_tenant_name_and_verified_domains() {
         matches!(error, DirectoryError::AppNotConsented(_)),
         "{error:?}"
     );
+}
+
+/// A tenant whose first accounts in `lists.example` are twelve distribution lists (the users'
+/// addresses are in another domain), so a connection test's sample holds ten lists.
+fn twelve_lists() -> (TenantFile, &'static str) {
+    const TENANT: &str = "7b3c2d4e-0000-4000-8000-00000000a11c";
+    let users: Vec<Value> = (1..=3)
+        .map(|i| {
+            json!({
+                "id": format!("00000000-0000-0000-0000-00000000000{i}"),
+                "userPrincipalName": format!("user{i}@people.example"),
+                "displayName": format!("User {i}"),
+                "mail": format!("user{i}@people.example"),
+                "proxyAddresses": [format!("SMTP:user{i}@people.example")],
+            })
+        })
+        .collect();
+    let groups: Vec<Value> = (1..=12)
+        .map(|i| {
+            json!({
+                "id": format!("20000000-0000-0000-0000-{i:012}"),
+                "displayName": format!("List {i}"),
+                "mail": format!("list{i:02}@lists.example"),
+                "proxyAddresses": [format!("SMTP:list{i:02}@lists.example")],
+                "groupTypes": [],
+                "mailEnabled": true,
+                "securityEnabled": false,
+                "members": [
+                    "00000000-0000-0000-0000-000000000001",
+                    format!("00000000-0000-0000-0000-00000000000{}", 2 + i % 2),
+                ],
+            })
+        })
+        .collect();
+    let file = json!({
+        "id": TENANT,
+        "displayName": "Lists",
+        "verifiedDomains": ["lists.example", "people.example"],
+        "consented": true,
+        "users": users,
+        "groups": groups,
+    });
+    (serde_json::from_value(file).unwrap(), TENANT)
+}
+
+#[tokio::test]
+async fn a_connection_test_reads_the_members_of_its_ten_lists_in_one_batch() {
+    let (file, tenant) = twelve_lists();
+    let emu = start(EmulatorConfig::new(CLIENT_ID, SECRET).with_tenant(file)).await;
+    let client = client_for(&emu);
+    let r = rules("lists.example");
+    let test = client.test_connection(tenant, &r).await.unwrap();
+    assert_eq!(test.sample.len(), 10);
+    assert_eq!(test.accounts_found, 12);
+    assert!(test
+        .sample
+        .iter()
+        .all(|a| a.kind == AccountKind::DistributionList && a.members.len() == 2));
+    let c = emu.state().counter_snapshot();
+    assert_eq!(c.by_kind["users"], 1, "{c:?}");
+    assert_eq!(c.by_kind["groups"], 1, "{c:?}");
+    assert_eq!(c.by_kind["batch"], 1, "{c:?}");
+    // The batch's requests are Graph requests too (Graph throttles them one by one).
+    assert_eq!(c.by_kind["transitiveMembers"], 10, "{c:?}");
+    assert_eq!(c.graph, 13, "{c:?}");
+    // The sample is exactly the first accounts of a full read, members included.
+    let full = read_all(&client, tenant, &r).await;
+    assert_eq!(test.sample, full[..10]);
+}
+
+#[tokio::test]
+async fn a_throttled_list_in_the_batch_is_asked_again_and_the_test_succeeds() {
+    let (file, tenant) = twelve_lists();
+    let emu = start(EmulatorConfig::new(CLIENT_ID, SECRET).with_tenant(file)).await;
+    let client = client_for(&emu);
+    let r = rules("lists.example");
+    let calm = client.test_connection(tenant, &r).await.unwrap();
+    emu.state().reset_counters();
+    // Every third member read is throttled: 3 of the first batch's 10, then 1 of the 3 asked
+    // again, then the last one answers.
+    emu.state().set_faults(FaultConfig {
+        throttle_every: 3,
+        retry_after: "0.05".into(),
+        path_kinds: vec!["transitiveMembers".into()],
+        ..FaultConfig::default()
+    });
+    let test = client.test_connection(tenant, &r).await.unwrap();
+    assert_eq!(test, calm);
+    let c = emu.state().counter_snapshot();
+    assert_eq!(c.throttled, 4, "{c:?}");
+    assert_eq!(c.by_kind["batch"], 3, "{c:?}");
+    assert_eq!(c.by_kind["transitiveMembers"], 14, "{c:?}");
+
+    // Throttled beyond the retry budget: the same error as a single read's.
+    emu.state().set_faults(FaultConfig {
+        throttle_every: 1,
+        retry_after: "0.01".into(),
+        path_kinds: vec!["transitiveMembers".into()],
+        ..FaultConfig::default()
+    });
+    emu.state().reset_counters();
+    let strict = MicrosoftClient::new(config_for(&emu).with_retry(RetryPolicy {
+        max_retries: 2,
+        ..fast_retry()
+    }))
+    .unwrap();
+    let e = strict.test_connection(tenant, &r).await.unwrap_err();
+    assert!(matches!(e, DirectoryError::Throttled(_)), "{e:?}");
+    assert_eq!(e.microsoft_code(), Some("TooManyRequests"));
+    assert_eq!(emu.state().counter_snapshot().by_kind["batch"], 3);
 }

@@ -22,7 +22,8 @@ pub struct Counters {
     pub tokens_issued: u64,
     /// Per path kind: `token`, `adminconsent`, `users`, `usersDelta`, `groups`, `groupsDelta`,
     /// `members`, `transitiveMembers`, `contacts`, `organization`, `domains`, `user`, `group`,
-    /// `contact`, `other`.
+    /// `contact`, `batch` (a `$batch` POST; each of its requests is counted by its own kind too),
+    /// `other`.
     pub by_kind: BTreeMap<String, u64>,
 }
 
@@ -56,6 +57,7 @@ pub fn path_kind(path: &str) -> &'static str {
         ["v1.0", "contacts", _] => "contact",
         ["v1.0", "organization"] => "organization",
         ["v1.0", "domains"] => "domains",
+        ["v1.0", "$batch"] => "batch",
         _ => "other",
     }
 }
@@ -76,6 +78,7 @@ mod tests {
             path_kind("/v1.0/groups/abc/transitiveMembers"),
             "transitiveMembers"
         );
+        assert_eq!(path_kind("/v1.0/$batch"), "batch");
         assert_eq!(path_kind("/v1.0/nope/x/y/z"), "other");
     }
 }

@@ -1,13 +1,14 @@
-//! Talking to Graph: the shared HTTP client, URLs, and one GET with its retries — 429/503/504
+//! Talking to Graph: the shared HTTP client, URLs, and one GET (or POST) with its retries — 429/503/504
 //! after `Retry-After` or a capped, jittered exponential backoff within the [`RetryPolicy`],
 //! one token refresh on 401 — and Graph's error bodies turned into [`DirectoryError`]s.
 
 use std::time::Duration;
 
 use rand::Rng;
-use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER};
-use reqwest::{StatusCode, Url};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::token::TokenCache;
@@ -115,11 +116,7 @@ impl Inner {
     }
 
     pub(crate) fn members_url(&self, group_id: &str) -> String {
-        format!(
-            "{}/v1.0/groups/{}/transitiveMembers?$select={MEMBER_SELECT}&$top={PAGE_SIZE}",
-            self.graph_base,
-            path_segment(group_id)
-        )
+        format!("{}/v1.0{}", self.graph_base, members_path(group_id))
     }
 
     /// A URL to send the token to: only on Graph's own origin (a nextLink elsewhere is refused).
@@ -148,6 +145,34 @@ impl Inner {
         link: &str,
     ) -> Result<T, DirectoryError> {
         let url = self.graph_link(link)?;
+        self.send_json(tenant, Method::GET, url, None).await
+    }
+
+    /// POSTs a JSON body to a Graph path (e.g. `/v1.0/$batch`) and decodes the JSON answer,
+    /// with the same token handling and retries as [`Inner::get_json`]: safe only for requests
+    /// that may be repeated, such as a batch of reads.
+    pub(crate) async fn post_json<T: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, DirectoryError> {
+        let url = self.graph_link(&format!("{}{path}", self.graph_base))?;
+        let body = serde_json::to_vec(body).map_err(|e| DirectoryError::InvalidResponse {
+            reason: format!("a Graph request could not be written ({e})."),
+        })?;
+        self.send_json(tenant, Method::POST, url, Some(body)).await
+    }
+
+    /// One Graph request and its retries: 429/5xx after `Retry-After` or backoff within the
+    /// policy, one token refresh on 401.
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, DirectoryError> {
         let policy = self.config.retry;
         let mut token = self.tokens.token(self, tenant).await?;
         let mut refreshed = false;
@@ -155,14 +180,18 @@ impl Inner {
         let mut waited = Duration::ZERO;
         loop {
             let client_request_id = uuid::Uuid::new_v4().to_string();
-            let sent = self
+            let mut request = self
                 .http
-                .get(url.clone())
+                .request(method.clone(), url.clone())
                 .bearer_auth(token.secret())
                 .header("client-request-id", &client_request_id)
-                .header(ACCEPT, "application/json")
-                .send()
-                .await;
+                .header(ACCEPT, "application/json");
+            if let Some(body) = &body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let sent = request.send().await;
             record_request(&sent);
             let (error, retry_after) = match sent {
                 Err(e) => (network_error(&self.graph_host, &e), None),
@@ -243,7 +272,12 @@ impl Inner {
 
 /// Logs a failed Graph answer with Microsoft's `request-id` and the `client-request-id` sent
 /// (never a header value or the token).
-fn log_failure(tenant: &TenantId, path: &str, detail: &MicrosoftDetail, will_retry: bool) {
+pub(crate) fn log_failure(
+    tenant: &TenantId,
+    path: &str,
+    detail: &MicrosoftDetail,
+    will_retry: bool,
+) {
     let status = detail.status.unwrap_or_default();
     let code = detail.code.as_deref().unwrap_or("");
     let request_id = detail.request_id.as_deref().unwrap_or("");
@@ -253,6 +287,14 @@ fn log_failure(tenant: &TenantId, path: &str, detail: &MicrosoftDetail, will_ret
     } else {
         tracing::warn!(tenant = %tenant, status, code, request_id, client_request_id, path, "Graph request failed");
     }
+}
+
+/// A group's transitive members relative to `/v1.0`, as a `$batch` request names them.
+pub(crate) fn members_path(group_id: &str) -> String {
+    format!(
+        "/groups/{}/transitiveMembers?$select={MEMBER_SELECT}&$top={PAGE_SIZE}",
+        path_segment(group_id)
+    )
 }
 
 /// Percent-encodes everything but unreserved characters (object ids are GUIDs anyway).
@@ -296,6 +338,12 @@ fn record_request(sent: &Result<reqwest::Response, reqwest::Error>) {
         Ok(response) => response.status().as_u16().to_string(),
         Err(_) => "network_error".to_owned(),
     };
+    record_status(status);
+}
+
+/// Counts one answer by its status; also each request inside a `$batch` (Graph throttles and
+/// budgets them one by one), so a batch counts once for its POST and once per request in it.
+pub(crate) fn record_status(status: String) {
     if status == "429" {
         metrics::counter!("roster_graph_throttled_total").increment(1);
     }
@@ -311,7 +359,7 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
-fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -338,7 +386,7 @@ pub(crate) fn backoff(policy: &RetryPolicy, retries: u32) -> Duration {
 
 /// Graph's error body (`{"error":{"code","message","innerError":{"request-id",…}}}`, also
 /// `innererror`) with the status and request ids.
-fn graph_error(
+pub(crate) fn graph_error(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],

@@ -10,7 +10,10 @@
 //! groups, and each group's `transitiveMembers`, following `@odata.nextLink` verbatim. 429, 503
 //! and 504 are retried after `Retry-After` (fractional seconds allowed) or with capped,
 //! jittered exponential backoff, within a [`RetryPolicy`]; a 401 gets one token refresh.
+//! Where per-object reads remain (the connection test's lists), they go through JSON batching
+//! (`$batch`, 20 per POST), each inner answer judged and retried like a single GET.
 
+mod batch;
 mod delta;
 mod graph;
 mod model;

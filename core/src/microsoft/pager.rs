@@ -1,12 +1,13 @@
 //! A full read of a tenant, one Graph page at a time: users, then mail-enabled groups (each
-//! with its transitive members); and the connection test.
+//! with its transitive members); and the connection test (its lists' members in one `$batch`).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
-use super::graph::Inner;
+use super::batch;
+use super::graph::{members_path, Inner};
 use super::model::{GraphGroup, GraphMember, GraphPage, GraphUser};
 use super::TenantId;
 use crate::directory::{
@@ -158,7 +159,9 @@ async fn members(
 }
 
 /// Gets a token, reads the first page of users and of mail-enabled groups, and returns the
-/// first accounts (users first) exactly as they would be stored, members included.
+/// first accounts (users first) exactly as they would be stored, members included. The
+/// members of the lists in the sample are read in one `$batch` (≤ 10 lists, ≤ 20 per batch);
+/// a list deleted meanwhile (404) is left out and the next account takes its place.
 pub(crate) async fn test_connection(
     inner: &Inner,
     tenant: &TenantId,
@@ -169,34 +172,53 @@ pub(crate) async fn test_connection(
     let users_read = users.value.len();
     let groups_read = groups.value.len();
     let more_pages = users.next_link.is_some() || groups.next_link.is_some();
-    let objects = users
+    let mut found: Vec<Found> = users
         .value
         .into_iter()
         .map(GraphUser::into_object)
-        .chain(groups.value.into_iter().map(GraphGroup::into_object));
-    let mut sample = Vec::new();
-    let mut accounts_found = 0;
-    for mut object in objects {
-        let Some(mut account) = normalize(&object, rules) else {
-            continue;
-        };
-        accounts_found += 1;
-        if sample.len() >= CONNECTION_TEST_SAMPLE {
-            continue;
+        .chain(groups.value.into_iter().map(GraphGroup::into_object))
+        .filter_map(|object| {
+            let account = normalize(&object, rules)?;
+            let members_known = account.kind != AccountKind::DistributionList;
+            Some(Found {
+                object,
+                account,
+                members_known,
+                gone: false,
+            })
+        })
+        .collect();
+    // Until the first accounts still present all have their members: read the members of the
+    // lists among them (once more only if a list was gone and another one moved up).
+    loop {
+        let unread: Vec<usize> = sample_of(&found)
+            .filter(|&i| !found[i].members_known)
+            .collect();
+        if unread.is_empty() {
+            break;
         }
-        if account.kind == AccountKind::DistributionList {
-            let Some(members) = members(inner, tenant, &object.external_id).await? else {
-                accounts_found -= 1;
-                continue;
-            };
-            object.members = members;
-            match normalize(&object, rules) {
-                Some(with_members) => account = with_members,
-                None => continue,
+        for (i, members) in unread
+            .iter()
+            .zip(lists_members(inner, tenant, &found, &unread).await?)
+        {
+            let entry = &mut found[*i];
+            match members {
+                Some(members) => {
+                    entry.object.members = members;
+                    // Members change no address or kind: the account is still there.
+                    if let Some(account) = normalize(&entry.object, rules) {
+                        entry.account = account;
+                    }
+                    entry.members_known = true;
+                }
+                None => entry.gone = true,
             }
         }
-        sample.push(account);
     }
+    let sample = sample_of(&found)
+        .map(|i| found[i].account.clone())
+        .collect();
+    let accounts_found = found.iter().filter(|f| !f.gone).count();
     Ok(ConnectionTest {
         sample,
         users_read,
@@ -204,4 +226,69 @@ pub(crate) async fn test_connection(
         accounts_found,
         more_pages,
     })
+}
+
+/// An object of the connection test's first pages that is an account of the domain.
+struct Found {
+    object: DirectoryObject,
+    account: crate::directory::DirectoryAccount,
+    /// A mailbox, or a list whose members have been read.
+    members_known: bool,
+    /// A list deleted since the groups page was read.
+    gone: bool,
+}
+
+/// The indexes of the first accounts still present: the sample.
+fn sample_of(found: &[Found]) -> impl Iterator<Item = usize> + '_ {
+    (0..found.len())
+        .filter(|&i| !found[i].gone)
+        .take(CONNECTION_TEST_SAMPLE)
+}
+
+/// The transitive members of some lists of `found` (by index), their first pages in `$batch`
+/// requests and any further page by its nextLink; `None` for a list that is gone (404). Any
+/// other failure of a list fails the test, with the same errors as a single read.
+async fn lists_members(
+    inner: &Inner,
+    tenant: &TenantId,
+    found: &[Found],
+    lists: &[usize],
+) -> Result<Vec<Option<Vec<DirectoryMember>>>, DirectoryError> {
+    let urls: Vec<String> = lists
+        .iter()
+        .map(|&i| members_path(&found[i].object.external_id))
+        .collect();
+    let pages = batch::get_all::<GraphPage<GraphMember>>(inner, tenant, &urls).await?;
+    let mut read = Vec::with_capacity(lists.len());
+    for (&i, page) in lists.iter().zip(pages) {
+        let group_id = &found[i].object.external_id;
+        let mut page = match page {
+            Ok(page) => page,
+            Err(DirectoryError::Graph(d)) if d.status == Some(404) => {
+                tracing::info!(tenant = %tenant, group = %group_id, "group deleted while reading; left out");
+                read.push(None);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut members = Vec::new();
+        let mut gone = false;
+        loop {
+            members.extend(page.value.into_iter().map(GraphMember::into_member));
+            let Some(next) = page.next_link else { break };
+            page = match inner.get_json(tenant, &next).await {
+                Ok(page) => page,
+                Err(DirectoryError::Graph(d)) if d.status == Some(404) => {
+                    gone = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+        }
+        if gone {
+            tracing::info!(tenant = %tenant, group = %group_id, "group deleted while reading; left out");
+        }
+        read.push((!gone).then_some(members));
+    }
+    Ok(read)
 }

@@ -1,5 +1,7 @@
-//! The Microsoft Graph surface under `/v1.0/`: the directory reads Roster makes.
+//! The Microsoft Graph surface under `/v1.0/`: the directory reads Roster makes, alone or in a
+//! JSON batch (`$batch`).
 
+pub mod batch;
 pub mod contacts;
 pub mod context;
 pub mod delta;
@@ -15,7 +17,7 @@ pub mod users;
 use crate::state::EmulatorState;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use context::GraphCtx;
 use error::GraphError;
@@ -42,6 +44,7 @@ pub fn routes() -> Router<Arc<EmulatorState>> {
         .route("/v1.0/contacts/{id}", get(contacts::get))
         .route("/v1.0/organization", get(organization::organization))
         .route("/v1.0/domains", get(organization::domains))
+        .route("/v1.0/$batch", post(batch::batch))
         .route("/v1.0/{*rest}", get(unknown_segment))
 }
 

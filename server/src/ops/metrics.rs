@@ -19,7 +19,8 @@ pub const RUNS_FINISHED: &str = "roster_runs_finished_total";
 pub const RUNS_LEASE_EXPIRED: &str = "roster_runs_lease_expired_total";
 /// Seconds from a worker's claim to the run's ending (histogram).
 pub const RUN_DURATION: &str = "roster_run_duration_seconds";
-/// Graph requests by answer `status` (counter; recorded by `roster-core`).
+/// Graph requests by answer `status` (counter; recorded by `roster-core`); a `$batch` counts
+/// once for its POST and once per request in it, as Graph throttles those one by one.
 pub const GRAPH_REQUESTS: &str = "roster_graph_requests_total";
 /// Graph requests answered 429 (counter; recorded by `roster-core`).
 pub const GRAPH_THROTTLED: &str = "roster_graph_throttled_total";
@@ -81,7 +82,7 @@ fn describe() {
     );
     describe_counter!(
         GRAPH_REQUESTS,
-        "Microsoft Graph requests sent, by HTTP status (network_error when none came back)."
+        "Microsoft Graph requests sent, by HTTP status (network_error when none came back); a $batch counts once itself and once per request in it."
     );
     describe_counter!(
         GRAPH_THROTTLED,
