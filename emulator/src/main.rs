@@ -42,6 +42,13 @@ struct Cli {
     /// Grant admin consent in the generated tenant from the start.
     #[arg(long)]
     consented: bool,
+    /// Average direct members per generated group (default: mostly small groups, 2–400).
+    #[arg(long)]
+    members_per_group: Option<usize>,
+    /// Make every generated group mail-enabled (default: a quarter are security groups
+    /// without mail).
+    #[arg(long)]
+    mail_enabled_groups: bool,
     /// Lifetime of access tokens in seconds (`expires_in`).
     #[arg(long, default_value_t = 3599)]
     token_ttl: u64,
@@ -136,6 +143,8 @@ fn config_from(cli: Cli) -> anyhow::Result<EmulatorConfig> {
             },
             seed: cli.seed,
             consented: cli.consented,
+            members_per_group: cli.members_per_group,
+            mail_enabled_groups: cli.mail_enabled_groups,
             ..defaults
         });
     }
@@ -177,6 +186,9 @@ mod tests {
             "--token-ttl",
             "60",
             "--auto-consent",
+            "--members-per-group",
+            "100",
+            "--mail-enabled-groups",
         ])
         .unwrap();
         let config = config_from(cli).unwrap();
@@ -184,6 +196,8 @@ mod tests {
         assert_eq!(config.generate[0].domains, vec!["a.example", "b.example"]);
         assert_eq!(config.token_ttl, Duration::from_secs(60));
         assert!(config.auto_consent);
+        assert_eq!(config.generate[0].members_per_group, Some(100));
+        assert!(config.generate[0].mail_enabled_groups);
         assert!(!format!("{config:?}").contains("\"s\""));
     }
 }
