@@ -49,6 +49,10 @@ struct Cli {
     /// without mail).
     #[arg(long)]
     mail_enabled_groups: bool,
+    /// People of the generated tenant get 0 to N extra aliases (at most 4), numbered when
+    /// taken (default: 0–3, dropped when taken).
+    #[arg(long)]
+    max_aliases: Option<usize>,
     /// Lifetime of access tokens in seconds (`expires_in`).
     #[arg(long, default_value_t = 3599)]
     token_ttl: u64,
@@ -145,6 +149,7 @@ fn config_from(cli: Cli) -> anyhow::Result<EmulatorConfig> {
             consented: cli.consented,
             members_per_group: cli.members_per_group,
             mail_enabled_groups: cli.mail_enabled_groups,
+            max_aliases: cli.max_aliases,
             ..defaults
         });
     }
@@ -189,6 +194,8 @@ mod tests {
             "--members-per-group",
             "100",
             "--mail-enabled-groups",
+            "--max-aliases",
+            "2",
         ])
         .unwrap();
         let config = config_from(cli).unwrap();
@@ -198,6 +205,7 @@ mod tests {
         assert!(config.auto_consent);
         assert_eq!(config.generate[0].members_per_group, Some(100));
         assert!(config.generate[0].mail_enabled_groups);
+        assert_eq!(config.generate[0].max_aliases, Some(2));
         assert!(!format!("{config:?}").contains("\"s\""));
     }
 }

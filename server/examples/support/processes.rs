@@ -137,7 +137,14 @@ pub async fn start_emulator(
         .args(["--users", &shape.users.to_string()])
         .args(["--groups", &shape.groups.to_string()])
         .args(["--domains", &format!("{DOMAIN},{OTHER_DOMAIN}")])
-        .args(["--seed", "42", "--consented", "--mail-enabled-groups"])
+        .args([
+            "--seed",
+            "42",
+            "--consented",
+            "--mail-enabled-groups",
+            "--max-aliases",
+            "2",
+        ])
         .args(["--members-per-group", &shape.members_per_group.to_string()])
         .args(["--latency-ms", &shape.latency_ms.to_string()]);
     let mut proc = Proc::spawn("emulator", cmd, logs.join("emulator.log"))?;
