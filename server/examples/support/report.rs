@@ -252,6 +252,9 @@ impl Results {
              in a fresh server process, so each figure is that sync's own peak (start-up included).\n\
              - Rows written: `n_tup_ins + n_tup_upd + n_tup_del` of `{}` in `pg_stat_user_tables`, \
              read after the server process stopped, once three readings a second apart agree.\n\
+             - The server runs with `ROSTER_RUN_LEASE_SECS=3600`: with the default lease (60 s, \
+             renewed every 15 s) a plan phase longer than 15 s fails with a serialization error \
+             (the plan's repeatable-read transaction and the lease renewal both update the run's row).\n\
              - Run page: `GET /domains/{{domain}}/sync/runs/{{run}}` (the server-rendered page, as a \
              browser opens it) of the full sync's run, once cold then ten times.\n\
              - Email Accounts: `accounts_bench` (100,000 accounts, a third with an alias; the \
