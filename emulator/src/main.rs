@@ -42,6 +42,17 @@ struct Cli {
     /// Grant admin consent in the generated tenant from the start.
     #[arg(long)]
     consented: bool,
+    /// Average direct members per generated group (default: mostly small groups, 2–400).
+    #[arg(long)]
+    members_per_group: Option<usize>,
+    /// Make every generated group mail-enabled (default: a quarter are security groups
+    /// without mail).
+    #[arg(long)]
+    mail_enabled_groups: bool,
+    /// People of the generated tenant get 0 to N extra aliases (at most 4), numbered when
+    /// taken (default: 0–3, dropped when taken).
+    #[arg(long)]
+    max_aliases: Option<usize>,
     /// Lifetime of access tokens in seconds (`expires_in`).
     #[arg(long, default_value_t = 3599)]
     token_ttl: u64,
@@ -136,6 +147,9 @@ fn config_from(cli: Cli) -> anyhow::Result<EmulatorConfig> {
             },
             seed: cli.seed,
             consented: cli.consented,
+            members_per_group: cli.members_per_group,
+            mail_enabled_groups: cli.mail_enabled_groups,
+            max_aliases: cli.max_aliases,
             ..defaults
         });
     }
@@ -177,6 +191,11 @@ mod tests {
             "--token-ttl",
             "60",
             "--auto-consent",
+            "--members-per-group",
+            "100",
+            "--mail-enabled-groups",
+            "--max-aliases",
+            "2",
         ])
         .unwrap();
         let config = config_from(cli).unwrap();
@@ -184,6 +203,9 @@ mod tests {
         assert_eq!(config.generate[0].domains, vec!["a.example", "b.example"]);
         assert_eq!(config.token_ttl, Duration::from_secs(60));
         assert!(config.auto_consent);
+        assert_eq!(config.generate[0].members_per_group, Some(100));
+        assert!(config.generate[0].mail_enabled_groups);
+        assert_eq!(config.generate[0].max_aliases, Some(2));
         assert!(!format!("{config:?}").contains("\"s\""));
     }
 }

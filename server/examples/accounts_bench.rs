@@ -4,6 +4,8 @@
 //! (or `./dev bench`). Creates a scratch database, fills one domain with 100,000 accounts
 //! (a third with an alias), serves the real app on a random port, and prints the time of the
 //! first page, a deep page, a previous page and two searches, as a browser would ask for them.
+//! With `ROSTER_BENCH_ACCOUNTS_JSON=<file>` it also writes them there (`sync_bench` puts them
+//! in BENCHMARKS.md).
 
 #[path = "support/scratch.rs"]
 mod scratch;
@@ -113,6 +115,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
     );
 
     let domain = domain.to_string();
+    let mut figures = Vec::new();
     let cases: [(&str, Vec<(&str, &str)>); 5] = [
         ("first page", vec![]),
         (
@@ -157,6 +160,15 @@ async fn run(options: PgConnectOptions) -> Result<()> {
             ms(times[ROUNDS / 2]),
             ms(times[ROUNDS - 1])
         );
+        figures.push(serde_json::json!({
+            "case": name,
+            "median_ms": ms(times[ROUNDS / 2]),
+            "worst_ms": ms(times[ROUNDS - 1]),
+            "matches": total,
+        }));
+    }
+    if let Ok(path) = std::env::var("ROSTER_BENCH_ACCOUNTS_JSON") {
+        std::fs::write(&path, serde_json::to_string_pretty(&figures)?)?;
     }
     let _ = stop.send(());
     server.await??;

@@ -24,7 +24,13 @@ impl Gen {
         } else {
             base
         };
-        let roll = self.rng.gen_range(0..100);
+        // Without security-only groups the roll stays below 75 (the other kinds keep their
+        // proportions); the default draws exactly as before, so seeds name the same tenants.
+        let roll = if self.mail_enabled_groups {
+            self.rng.gen_range(0..75)
+        } else {
+            self.rng.gen_range(0..100)
+        };
         let (types, mail_enabled, security_enabled) = match roll {
             0..=29 => (vec![], true, false),
             30..=44 => (vec![], true, true),
@@ -86,10 +92,13 @@ impl Gen {
             g.proxy_addresses = proxies;
         }
         if !users.is_empty() {
-            let size = match self.rng.gen_range(0..100) {
-                0..=69 => self.rng.gen_range(2..15),
-                70..=94 => self.rng.gen_range(15..80),
-                _ => self.rng.gen_range(80..400),
+            let size = match self.members_per_group {
+                Some(mean) => self.rng.gen_range(1..=(2 * mean).saturating_sub(1).max(1)),
+                None => match self.rng.gen_range(0..100) {
+                    0..=69 => self.rng.gen_range(2..15),
+                    70..=94 => self.rng.gen_range(15..80),
+                    _ => self.rng.gen_range(80..400),
+                },
             };
             for _ in 0..size.min(users.len()) {
                 let k = self.rng.gen_range(0..users.len());

@@ -32,6 +32,17 @@ pub struct GenerateSpec {
     pub display_name: Option<String>,
     /// Mark admin consent as already granted (emulator-only).
     pub consented: bool,
+    /// Average number of direct members of a group (users drawn at random, sizes spread
+    /// evenly from 1 to twice this); default: the usual mix of mostly small groups (2–400).
+    pub members_per_group: Option<usize>,
+    /// Every group is mail-enabled (distribution lists, mail-enabled security and Microsoft
+    /// 365 groups in their usual proportions, no security-only groups); default: a quarter
+    /// of the groups are security groups without mail.
+    pub mail_enabled_groups: bool,
+    /// People get 0 to this many extra aliases across the domains (at most 4), an alias
+    /// already taken numbered instead of dropped; default: 0–3, a taken one dropped (so in a
+    /// large tenant most people end up with none).
+    pub max_aliases: Option<usize>,
 }
 
 impl Default for GenerateSpec {
@@ -45,12 +56,19 @@ impl Default for GenerateSpec {
             id: None,
             display_name: None,
             consented: false,
+            members_per_group: None,
+            mail_enabled_groups: false,
+            max_aliases: None,
         }
     }
 }
 
 struct Gen {
     rng: StdRng,
+    members_per_group: Option<usize>,
+    mail_enabled_groups: bool,
+    max_aliases: Option<usize>,
+    alias_counts: HashMap<String, u32>,
     tenant_id: String,
     initial: String,
     domains: Vec<String>,
@@ -83,6 +101,10 @@ pub fn generate(spec: &GenerateSpec) -> TenantFile {
         .unwrap_or_else(|| capitalize(&stem));
     let mut g = Gen {
         rng,
+        members_per_group: spec.members_per_group,
+        mail_enabled_groups: spec.mail_enabled_groups,
+        max_aliases: spec.max_aliases.map(|n| n.min(4)),
+        alias_counts: HashMap::new(),
         tenant_id: tenant_id.clone(),
         initial: initial.clone(),
         domains: domains.clone(),
@@ -288,6 +310,58 @@ mod tests {
             .iter()
             .any(|g| g.members.iter().any(|m| ids.contains(m))));
         Tenant::from_file(file).unwrap();
+    }
+
+    /// The benchmark's shape: every group mail-enabled, about the asked number of direct
+    /// members, some nested.
+    #[test]
+    fn groups_of_a_given_size_all_mail_enabled() {
+        let file = generate(&GenerateSpec {
+            members_per_group: Some(100),
+            mail_enabled_groups: true,
+            ..spec(5000, 400, 3)
+        });
+        assert!(file
+            .groups
+            .iter()
+            .all(|g| g.mail_enabled && g.mail.is_some()));
+        let members: usize = file.groups.iter().map(|g| g.members.len()).sum();
+        let mean = members as f64 / file.groups.len() as f64;
+        assert!((90.0..110.0).contains(&mean), "mean direct members {mean}");
+        let ids: BTreeSet<&String> = file.groups.iter().map(|g| &g.id).collect();
+        assert!(file
+            .groups
+            .iter()
+            .any(|g| g.members.iter().any(|m| ids.contains(m))));
+        let defaults = generate(&spec(5000, 400, 3));
+        assert!(defaults.groups.iter().any(|g| !g.mail_enabled));
+        Tenant::from_file(file).unwrap();
+    }
+
+    /// With `max_aliases` a taken alias is numbered, so a large tenant keeps ~2.5 SMTP
+    /// addresses a user instead of losing most aliases to name clashes.
+    #[test]
+    fn numbered_aliases_keep_their_count_in_a_large_tenant() {
+        let smtp_per_user = |file: &TenantFile| {
+            let smtp = file
+                .users
+                .iter()
+                .flat_map(|u| &u.proxy_addresses)
+                .filter(|p| p.trim_start().to_ascii_lowercase().starts_with("smtp:"))
+                .count();
+            smtp as f64 / file.users.len() as f64
+        };
+        let numbered = generate(&GenerateSpec {
+            max_aliases: Some(2),
+            ..spec(20_000, 10, 5)
+        });
+        let per_user = smtp_per_user(&numbered);
+        assert!(
+            (2.3..2.8).contains(&per_user),
+            "{per_user} SMTP addresses a user"
+        );
+        assert!(smtp_per_user(&generate(&spec(20_000, 10, 5))) < per_user);
+        Tenant::from_file(numbered).unwrap();
     }
 
     /// Prints how long 200,000 users take (no assertion on time: machines differ).

@@ -96,18 +96,24 @@ impl Gen {
             first.to_string(),
             format!("{first}_{last}"),
         ];
-        let count = self.rng.gen_range(0..=3);
+        let count = self.rng.gen_range(0..=self.max_aliases.unwrap_or(3));
         for variant in variants.iter().take(count) {
             let d = self
                 .domains
                 .choose(&mut self.rng)
                 .cloned()
                 .unwrap_or_default();
-            self.push_alias(
-                &mut proxies,
-                &format!("{}@{d}", variant.to_ascii_lowercase()),
-                1.0,
-            );
+            let local = variant.to_ascii_lowercase();
+            let mut alias = format!("{local}@{d}");
+            if self.max_aliases.is_some() {
+                // Taken: numbered, as Exchange's address policies do (jsmith2@…).
+                while self.used_addresses.contains(&alias) {
+                    let n = self.alias_counts.entry(local.clone()).or_insert(1);
+                    *n += 1;
+                    alias = format!("{local}{n}@{d}");
+                }
+            }
+            self.push_alias(&mut proxies, &alias, 1.0);
         }
         self.extras(&mut proxies, &nick, &primary);
         proxies.shuffle(&mut self.rng);
