@@ -112,6 +112,14 @@ pub async fn apply(
     } else {
         ADDRESS_TAKEN_DURING_RUN
     };
+    let large = counts.total_changes() >= super::ANALYZE_FROM;
+    if large {
+        // The plan's rows were just written: fresh statistics keep the joins below set-based.
+        sqlx::query("analyze sync_run_changes")
+            .execute(&mut *tx)
+            .await
+            .context("refreshing the statistics of the planned changes")?;
+    }
     // The plan skipped addresses that were someone else's when it was made; one taken since (a
     // manual account added meanwhile, say) is not the sync's to take.
     let taken = sqlx::query_scalar!(
@@ -220,6 +228,14 @@ pub async fn apply(
         Err(e) if address_taken(&e) => return Ok(Applied::Refused(refusal)),
         other => other.context("adding accounts")?,
     };
+    if large {
+        // The aliases and list members below join the accounts just added (this transaction
+        // sees them, and so does its ANALYZE).
+        sqlx::query("analyze accounts, addresses")
+            .execute(&mut *tx)
+            .await
+            .context("refreshing the statistics of the accounts")?;
+    }
 
     // Accounts synced before object ids were recorded, matched by address: their object id.
     sqlx::query!(

@@ -35,6 +35,10 @@ use sqlx::PgPool;
 use std::time::Instant;
 use uuid::Uuid;
 
+/// From how many rows a table a run just filled gets fresh planner statistics before the
+/// statements that join it (below, the planner's guess of a few rows is harmless).
+pub(crate) const ANALYZE_FROM: u64 = 5_000;
+
 /// Which run, of which domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunRef {
@@ -503,7 +507,7 @@ async fn execute(
         expand::Scope::Changed => plan::unchanged_accounts(pool, spec).await? + accounts_read,
     };
     check_not_emptied(would_hold, synced_now)?;
-    let counts = plan::plan(pool, spec, scope, limits).await?;
+    let counts = plan::plan(pool, spec, scope, limits, accounts_read).await?;
     set_phase(pool, spec.run, "check_limits").await?;
     let exceeded = exceeded_limits(&counts, limits);
     if !exceeded.is_empty() {

@@ -62,6 +62,7 @@ pub async fn plan(
     spec: &RunSpec,
     scope: Scope,
     limits: &OperationsLimits,
+    staged: u64,
 ) -> Result<PlannedCounts> {
     let mut tx = pool.begin().await.context("starting the plan")?;
     // One consistent view of the current recipients for the whole plan.
@@ -122,6 +123,11 @@ pub async fn plan(
     .execute(&mut *tx)
     .await
     .context("reading the synced accounts")?;
+    if staged >= super::ANALYZE_FROM {
+        // Just filled: without fresh statistics the planner takes it for empty and joins
+        // row by row.
+        analyze(&mut tx, "analyze sync_staging").await?;
+    }
 
     // The desired accounts: staged rows whose address is free or already the sync's own. An
     // object read twice under two addresses (it changed while the directory was read) is
@@ -146,6 +152,8 @@ pub async fn plan(
     .execute(&mut *tx)
     .await
     .context("choosing the desired accounts")?;
+    // Temporary tables get no statistics but these.
+    analyze(&mut tx, "analyze plan_current, plan_desired").await?;
 
     // Skipped accounts: whose address is someone else's.
     sqlx::query!(
@@ -193,6 +201,7 @@ pub async fn plan(
     .execute(&mut *tx)
     .await
     .context("choosing the desired aliases")?;
+    analyze(&mut tx, "analyze plan_aliases").await?;
     sqlx::query(
         r#"insert into sync_run_warnings (organization_id, run_id, seq, kind, address, message, external_id)
            select $1, $2, (select coalesce(max(seq), 0) from sync_run_warnings where organization_id = $1 and run_id = $2)
@@ -240,20 +249,36 @@ pub async fn plan(
     let counts = count(&mut tx, spec).await?;
     // Only a plan kept at the Operations Limit is ever applied later: only it needs the
     // (whole-domain) fingerprint.
-    if !exceeded_limits(&counts, limits).is_empty() {
-        let print = fingerprint(&mut tx, org, domain, source).await?;
+    let print = if exceeded_limits(&counts, limits).is_empty() {
+        None
+    } else {
+        Some(fingerprint(&mut tx, org, domain, source).await?)
+    };
+    tx.commit().await.context("committing the plan")?;
+    // Written after the repeatable-read transaction: the lease renewal updates the run's row
+    // meanwhile, and an update of it inside would fail as a serialization conflict.
+    if let Some(print) = print {
         sqlx::query!(
             "update sync_runs set recipients_fingerprint = $3 where organization_id = $1 and id = $2",
             org,
             run,
             print
         )
-        .execute(&mut *tx)
+        .execute(pool)
         .await
         .context("recording what the plan was made against")?;
     }
-    tx.commit().await.context("committing the plan")?;
     Ok(counts)
+}
+
+/// Refreshes the planner's statistics of tables just filled in this transaction (it sees its
+/// own rows).
+async fn analyze(tx: &mut Transaction<'_, Postgres>, statement: &'static str) -> Result<()> {
+    sqlx::query(statement)
+        .execute(&mut **tx)
+        .await
+        .with_context(|| format!("running {statement}"))?;
+    Ok(())
 }
 
 /// Pairs each current account with the desired account of the same directory object
@@ -285,6 +310,7 @@ async fn match_accounts(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
     .execute(&mut **tx)
     .await
     .context("matching accounts without an object id by address")?;
+    analyze(tx, "analyze plan_match").await?;
     if spec.test {
         // Nothing of a Test Sync is applied.
         return Ok(());
