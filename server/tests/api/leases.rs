@@ -310,9 +310,10 @@ fn sweeper(pool: PgPool, done: tokio::sync::watch::Receiver<bool>) -> tokio::tas
 async fn the_heartbeat_keeps_a_long_run_alive_past_the_lease_length(pool: PgPool) {
     let s = setup(pool).await;
     let dir = s.directory();
-    // Every request to Microsoft takes a second: the run lasts well beyond its 2 s lease.
+    // Every request to Microsoft takes two seconds (the token, then each collection's two
+    // requests, side by side): the run lasts well beyond its 2 s lease.
     s.emu.state().set_faults(FaultConfig {
-        latency_ms: 1000,
+        latency_ms: 2000,
         ..FaultConfig::default()
     });
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
