@@ -59,10 +59,20 @@ impl Results {
         self.users + self.groups
     }
 
+    /// The fetch floor: the cheaper of the two minimal reads (users through delta at ~100 a
+    /// page, or through the plain listing at 999 a page; groups through delta either way).
+    fn fetch_floor(&self) -> &Floor {
+        if self.listing.seconds < self.floor.seconds {
+            &self.listing
+        } else {
+            &self.floor
+        }
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "objects": self.objects(),
-            "fetch_floor_s": round(self.floor.seconds, 2),
+            "fetch_floor_s": round(self.fetch_floor().seconds, 2),
             "full_sync_s": round(self.full.seconds, 2),
             "full_sync_requests": self.full.requests,
             "full_sync_peak_rss_mb": round(self.full.peak_rss_mb, 1),
@@ -121,11 +131,11 @@ impl Results {
             "full sync of an empty domain, wall time",
             format!("{:.1} s", full.seconds),
             format!(
-                "≤ 1.2 × fetch floor ({:.1} s) = {:.1} s",
-                f.seconds,
-                1.2 * f.seconds
+                "≤ 1.2 × fetch floor ({:.1} s, the cheaper read below) = {:.1} s",
+                self.fetch_floor().seconds,
+                1.2 * self.fetch_floor().seconds
             ),
-            full.seconds <= 1.2 * f.seconds,
+            full.seconds <= 1.2 * self.fetch_floor().seconds,
         );
         row(
             "full sync, Graph requests",
