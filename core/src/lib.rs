@@ -31,8 +31,8 @@ pub use account::{AccountKind, AccountSource};
 pub use clock::{Clock, FakeClock, SystemClock};
 #[cfg(feature = "connectors")]
 pub use directory::{
-    ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage,
-    DirectoryPager, DomainRules,
+    ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage, DirectoryPager,
+    DomainRules,
 };
 pub use domain_name::{DomainName, DomainNameError, MAX_DOMAIN_NAME_LENGTH, MAX_LABEL_LENGTH};
 pub use email_address::{
@@ -51,7 +51,7 @@ pub use names::{
     PasswordError, MAX_DISPLAY_NAME_LENGTH, MAX_ORGANIZATION_NAME_LENGTH, MAX_PASSWORD_BYTES,
     MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH,
 };
-pub use run::{ChangeKind, RunPhase, RunState, RunTrigger, SyncSource, UnknownValue};
 pub use recipients::{NotificationRecipients, RecipientsError, MAX_NOTIFICATION_RECIPIENTS};
+pub use run::{ChangeKind, RunPhase, RunState, RunTrigger, SyncSource, UnknownValue};
 pub use schedule::{next_slot, slot_offset, ScheduleError, SyncSchedule};
 pub use server_type::{ServerType, ServerTypeError};

@@ -160,7 +160,14 @@ mod tests {
                 value
             );
         }
-        for wrong in ["", "Queued", " applied", "office 365", "account-add", "other"] {
+        for wrong in [
+            "",
+            "Queued",
+            " applied",
+            "office 365",
+            "account-add",
+            "other",
+        ] {
             assert!(T::from_text(wrong).is_err(), "{wrong:?}");
         }
     }
@@ -225,7 +232,13 @@ mod tests {
         round_trips(RunPhase::ALL);
         // No constraint on the column: the engine writes these.
         each_parses(
-            &["fetch_users", "fetch_groups", "plan", "check_limits", "apply"],
+            &[
+                "fetch_users",
+                "fetch_groups",
+                "plan",
+                "check_limits",
+                "apply",
+            ],
             RunPhase::ALL,
         );
         assert_eq!(
@@ -290,6 +303,9 @@ mod tests {
         assert_eq!(RunState::Applied.label(false), "Applied");
         assert_eq!(RunState::LimitExceeded.label(false), "Limit exceeded");
         assert_eq!(SyncSource::Ldap.label(), "AD/LDAP");
-        assert_eq!(crate::AccountKind::DistributionList.label(), "Distribution list");
+        assert_eq!(
+            crate::AccountKind::DistributionList.label(),
+            "Distribution list"
+        );
     }
 }
