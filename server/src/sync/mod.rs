@@ -377,7 +377,8 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
 /// streams told, and — like after any passing failure — a scheduled run is tried again; the
 /// report is queued. Retry and report errors are logged: the ending stands.
 pub(crate) async fn after_swept(pool: &PgPool, run: RunRef) -> Result<()> {
-    metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
+    metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => RunState::Failed.as_str())
+        .increment(1);
     clear_scratch(pool, run).await?;
     notify(pool, run).await?;
     let stopped = Outcome::Failed {
