@@ -2,7 +2,10 @@
 //! browser never has to validate them again.
 
 use chrono::{DateTime, Utc};
-use roster_core::ServerType;
+use roster_core::{ChangeKind, RunPhase, RunState, ServerType};
+
+/// One definition with the engine's (`roster_core`), re-exported for the pages.
+pub use roster_core::{AccountKind, AccountSource};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -45,11 +48,11 @@ pub struct ScheduleAlert {
 
 impl ScheduleAlert {
     /// From a run's status; `None` for a run that needs nothing.
-    pub fn of(run_id: Uuid, status: &str, finished_at: Option<DateTime<Utc>>) -> Option<Self> {
+    pub fn of(run_id: Uuid, status: RunState, finished_at: Option<DateTime<Utc>>) -> Option<Self> {
         match status {
-            "failed" | "limit_exceeded" => Some(ScheduleAlert {
+            RunState::Failed | RunState::LimitExceeded => Some(ScheduleAlert {
                 run_id,
-                limit_exceeded: status == "limit_exceeded",
+                limit_exceeded: status == RunState::LimitExceeded,
                 finished_at,
             }),
             _ => None,
@@ -89,64 +92,6 @@ pub struct MailServerRow {
     pub id: Uuid,
     pub host: String,
     pub priority: u16,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountKind {
-    Mailbox,
-    DistributionList,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Mailbox => "mailbox",
-            Self::DistributionList => "distribution_list",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Mailbox => "Mailbox",
-            Self::DistributionList => "Distribution list",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "mailbox" => Some(Self::Mailbox),
-            "distribution_list" => Some(Self::DistributionList),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountSource {
-    Manual,
-    Office365,
-    GoogleWorkspace,
-    Ldap,
-}
-
-impl AccountSource {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Manual => "Manual",
-            Self::Office365 => "Office 365",
-            Self::GoogleWorkspace => "Google Workspace",
-            Self::Ldap => "AD/LDAP",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "manual" => Some(Self::Manual),
-            "office365" => Some(Self::Office365),
-            "google_workspace" => Some(Self::GoogleWorkspace),
-            "ldap" => Some(Self::Ldap),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,10 +213,9 @@ pub struct SampleAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunStatus {
     pub id: Uuid,
-    /// `queued`, `running`, `planned`, `applied`, `limit_exceeded` or `failed`.
-    pub status: String,
-    /// While running: `fetch_users`, `fetch_groups`, `plan`, `check_limits`, `apply`.
-    pub phase: Option<String>,
+    pub status: RunState,
+    /// While running: what it is doing.
+    pub phase: Option<RunPhase>,
     pub test: bool,
     pub progress_done: i64,
     pub progress_total: Option<i64>,
@@ -285,30 +229,30 @@ pub struct RunStatus {
 
 impl RunStatus {
     pub fn is_active(&self) -> bool {
-        matches!(self.status.as_str(), "queued" | "running")
+        self.status.is_active()
     }
 
     /// "Fetching users — 12,000 read", "Applying 1,240 changes", …
     pub fn phase_text(&self) -> String {
         let total = self.progress_total.unwrap_or(0);
-        match (self.status.as_str(), self.phase.as_deref()) {
-            ("queued", _) => "Waiting to start…".to_owned(),
-            (_, Some("fetch_users")) => {
+        match (self.status, self.phase) {
+            (RunState::Queued, _) => "Waiting to start…".to_owned(),
+            (_, Some(RunPhase::FetchUsers)) => {
                 format!("Fetching users — {} read", thousands(self.progress_done))
             }
-            (_, Some("fetch_groups")) => format!(
+            (_, Some(RunPhase::FetchGroups)) => format!(
                 "Fetching distribution lists — {} read",
                 thousands(self.progress_done)
             ),
-            (_, Some("plan")) => format!(
+            (_, Some(RunPhase::Plan)) => format!(
                 "Comparing {} accounts with the current recipients",
                 thousands(self.accounts_read)
             ),
-            (_, Some("check_limits")) => "Checking the Operations Limit".to_owned(),
-            (_, Some("apply")) if total > 0 => {
+            (_, Some(RunPhase::CheckLimits)) => "Checking the Operations Limit".to_owned(),
+            (_, Some(RunPhase::Apply)) if total > 0 => {
                 format!("Applying {} changes", thousands(total))
             }
-            (_, Some("apply")) => "Applying the changes".to_owned(),
+            (_, Some(RunPhase::Apply)) => "Applying the changes".to_owned(),
             _ => self.summary.clone().unwrap_or_default(),
         }
     }
@@ -320,14 +264,16 @@ impl RunStatus {
             // Unknown total: creep towards the end of the phase as objects arrive.
             _ => from + (to - from) * (1.0 - 1.0 / (1.0 + done as f64 / 2000.0)),
         };
-        let p = match (self.status.as_str(), self.phase.as_deref()) {
-            ("queued", _) => 0.0,
-            (_, Some("fetch_users")) => within(2.0, 50.0, self.progress_done, None),
-            (_, Some("fetch_groups")) => within(50.0, 70.0, self.progress_done, None),
-            (_, Some("plan")) => 75.0,
-            (_, Some("check_limits")) => 80.0,
-            (_, Some("apply")) => within(85.0, 99.0, self.progress_done, self.progress_total),
-            (status, _) if status != "running" => 100.0,
+        let p = match (self.status, self.phase) {
+            (RunState::Queued, _) => 0.0,
+            (_, Some(RunPhase::FetchUsers)) => within(2.0, 50.0, self.progress_done, None),
+            (_, Some(RunPhase::FetchGroups)) => within(50.0, 70.0, self.progress_done, None),
+            (_, Some(RunPhase::Plan)) => 75.0,
+            (_, Some(RunPhase::CheckLimits)) => 80.0,
+            (_, Some(RunPhase::Apply)) => {
+                within(85.0, 99.0, self.progress_done, self.progress_total)
+            }
+            (status, _) if status != RunState::Running => 100.0,
             _ => 1.0,
         };
         p.clamp(0.0, 100.0) as u8
@@ -335,21 +281,7 @@ impl RunStatus {
 
     /// The outcome in a word, for the history and the run page.
     pub fn status_label(&self) -> &'static str {
-        status_label(&self.status, self.test)
-    }
-}
-
-pub fn status_label(status: &str, test: bool) -> &'static str {
-    match status {
-        "queued" => "Queued",
-        "running" => "Running",
-        "planned" => "Planned (Test Sync)",
-        "applied" if test => "Planned (Test Sync)",
-        "applied" => "Applied",
-        "limit_exceeded" => "Limit exceeded",
-        "failed" => "Failed",
-        "skipped" => "Skipped",
-        _ => "Unknown",
+        self.status.label(self.test)
     }
 }
 
@@ -379,7 +311,7 @@ pub struct HistoryRow {
     /// Which attempt of a scheduled sync (1 to [`roster_core::schedule::MAX_ATTEMPTS`]).
     pub attempt: i16,
     pub test: bool,
-    pub status: String,
+    pub status: RunState,
     pub summary: String,
 }
 
@@ -484,7 +416,7 @@ pub struct WarningRow {
 /// One planned (or applied) change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeRow {
-    pub kind: String,
+    pub kind: ChangeKind,
     pub address: String,
     pub item: Option<String>,
     pub before: Option<String>,
@@ -497,7 +429,7 @@ pub struct ChangeRow {
 impl ChangeRow {
     /// "Account renamed" for a rename, else the kind's label.
     pub fn label(&self) -> &'static str {
-        change_label_of(&self.kind, self.new_address.is_some())
+        self.kind.label_of(self.new_address.is_some())
     }
 
     /// The address, or "old → new" for a rename.
@@ -507,35 +439,6 @@ impl ChangeRow {
             None => self.address.clone(),
         }
     }
-}
-
-/// The label of a change of `kind`; an `account_update` that changes the primary address is a
-/// rename.
-pub fn change_label_of(kind: &str, renamed: bool) -> &'static str {
-    if renamed && kind == "account_update" {
-        "Account renamed"
-    } else {
-        change_label(kind)
-    }
-}
-
-/// The kinds of change, with their labels, in the order the run page lists them.
-pub const CHANGE_KINDS: &[(&str, &str)] = &[
-    ("account_add", "Account added"),
-    ("account_delete", "Account deleted"),
-    ("account_update", "Account changed"),
-    ("alias_add", "Alias added"),
-    ("alias_delete", "Alias deleted"),
-    ("member_add", "List member added"),
-    ("member_remove", "List member removed"),
-];
-
-pub fn change_label(kind: &str) -> &'static str {
-    CHANGE_KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, l)| *l)
-        .unwrap_or("Change")
 }
 
 #[cfg(test)]
@@ -580,16 +483,18 @@ mod report_email_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::RunStatus;
     use chrono::Utc;
+    use roster_core::{RunPhase, RunState};
     use uuid::Uuid;
 
     fn run(status: &str, phase: Option<&str>, done: i64, total: Option<i64>) -> RunStatus {
         RunStatus {
             id: Uuid::nil(),
-            status: status.to_owned(),
-            phase: phase.map(str::to_owned),
+            status: RunState::parse(status).unwrap(),
+            phase: phase.map(|p| RunPhase::parse(p).unwrap()),
             test: false,
             progress_done: done,
             progress_total: total,

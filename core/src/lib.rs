@@ -6,6 +6,7 @@
 
 mod macros;
 
+pub mod account;
 pub mod clock;
 
 #[cfg(feature = "connectors")]
@@ -21,15 +22,17 @@ pub mod names;
 pub mod ownership;
 pub mod recipients;
 pub mod report;
+pub mod run;
 pub mod schedule;
 pub mod server_type;
 pub mod sync;
 
+pub use account::{AccountKind, AccountSource};
 pub use clock::{Clock, FakeClock, SystemClock};
 #[cfg(feature = "connectors")]
 pub use directory::{
-    AccountKind, ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage,
-    DirectoryPager, DomainRules,
+    ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage, DirectoryPager,
+    DomainRules,
 };
 pub use domain_name::{DomainName, DomainNameError, MAX_DOMAIN_NAME_LENGTH, MAX_LABEL_LENGTH};
 pub use email_address::{
@@ -49,5 +52,6 @@ pub use names::{
     MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH,
 };
 pub use recipients::{NotificationRecipients, RecipientsError, MAX_NOTIFICATION_RECIPIENTS};
+pub use run::{ChangeKind, RunPhase, RunState, RunTrigger, SyncSource, UnknownValue};
 pub use schedule::{next_slot, slot_offset, ScheduleError, SyncSchedule};
 pub use server_type::{ServerType, ServerTypeError};

@@ -50,3 +50,55 @@ macro_rules! string_value {
 }
 
 pub(crate) use string_value;
+
+/// Declares a closed set of words stored as text in SQL (a `check (x in (…))` column): a
+/// `Copy` enum whose serde form is its SQL text, with `ALL`, `as_str`, `parse` (an
+/// [`crate::run::UnknownValue`] for any other text) and `Display` (the SQL text).
+macro_rules! sql_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $type:ident as $what:literal {
+            $( $(#[$variant_meta:meta])* $variant:ident = $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            ::serde::Serialize, ::serde::Deserialize,
+        )]
+        pub enum $type {
+            $( $(#[$variant_meta])* #[serde(rename = $text)] $variant, )+
+        }
+
+        impl $type {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$type] = &[$($type::$variant),+];
+
+            /// Its text in SQL (and on the wire).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $text,)+
+                }
+            }
+
+            /// The value whose SQL text is `text`, exactly.
+            pub fn parse(text: &str) -> Result<$type, $crate::run::UnknownValue> {
+                match text {
+                    $($text => Ok($type::$variant),)+
+                    _ => Err($crate::run::UnknownValue {
+                        what: $what,
+                        value: text.to_owned(),
+                    }),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $type {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub(crate) use sql_enum;

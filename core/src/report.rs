@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use crate::run::{ChangeKind, RunTrigger, RENAMED_LABEL};
 use crate::sync::{summary, thousands, LimitExceeded, PlannedCounts};
 
 /// How many changes a report lists; the rest are on the run's page.
@@ -16,13 +17,6 @@ pub const REPORT_MAX_CHANGES: usize = 50;
 pub const REPORT_MAX_WARNINGS: usize = 20;
 /// Longest failure reason kept in a subject (in characters).
 const SUBJECT_REASON_MAX: usize = 120;
-
-/// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunTrigger {
-    Manual,
-    Schedule,
-}
 
 /// Whether a run that ended gets a report: a scheduled run when Sync Notifications are on, a
 /// Manual Sync when recipients are listed; never a Test Sync, never without recipients.
@@ -57,8 +51,7 @@ pub enum ReportOutcome {
 /// One change, as the run's page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportChange {
-    /// `sync_run_changes.kind` (`account_add`, `alias_delete`, …).
-    pub kind: String,
+    pub kind: ChangeKind,
     pub address: String,
     /// The alias or member, for alias and member changes.
     pub item: Option<String>,
@@ -90,23 +83,6 @@ pub struct ComposedReport {
     pub subject: String,
     pub text: String,
     pub html: String,
-}
-
-/// The run page's label of an `account_update` that renames the account.
-pub const RENAMED_LABEL: &str = "Account renamed";
-
-/// "Account added", … (the run page's labels).
-pub fn change_label(kind: &str) -> &'static str {
-    match kind {
-        "account_add" => "Account added",
-        "account_delete" => "Account deleted",
-        "account_update" => "Account changed",
-        "alias_add" => "Alias added",
-        "alias_delete" => "Alias deleted",
-        "member_add" => "List member added",
-        "member_remove" => "List member removed",
-        _ => "Change",
-    }
 }
 
 /// One line of text with no control characters (CR, LF, tabs, …): safe in a header.
@@ -184,7 +160,7 @@ fn change_text(change: &ReportChange) -> String {
     let mut line = match &change.new_address {
         // "Account renamed: old@contoso.com → new@contoso.com"
         Some(new) => format!("{RENAMED_LABEL}: {} → {new}", change.address),
-        None => format!("{}: {}", change_label(&change.kind), change.address),
+        None => format!("{}: {}", change.kind.label(), change.address),
     };
     if let Some(item) = &change.item {
         let _ = write!(line, " — {item}");
@@ -393,7 +369,7 @@ mod tests {
 
     fn change(n: usize) -> ReportChange {
         ReportChange {
-            kind: "account_add".into(),
+            kind: ChangeKind::AccountAdd,
             address: format!("user{n}@contoso.com"),
             item: None,
             before: None,
@@ -460,7 +436,7 @@ mod tests {
     fn directory_text_is_escaped_in_html_and_kept_in_text() {
         let mut r = report(ReportOutcome::Applied(counts()));
         r.changes = vec![ReportChange {
-            kind: "account_add".into(),
+            kind: ChangeKind::AccountAdd,
             address: "a@contoso.com".into(),
             item: None,
             before: None,
@@ -506,7 +482,7 @@ mod tests {
         let mut r = report(ReportOutcome::Applied(renamed));
         r.changes = vec![
             ReportChange {
-                kind: "account_update".into(),
+                kind: ChangeKind::AccountUpdate,
                 address: "adele@contoso.com".into(),
                 item: None,
                 before: Some("Adele Vance, mailbox".into()),
@@ -514,7 +490,7 @@ mod tests {
                 new_address: Some("adele.vance@contoso.com".into()),
             },
             ReportChange {
-                kind: "account_update".into(),
+                kind: ChangeKind::AccountUpdate,
                 address: "bob@contoso.com".into(),
                 item: None,
                 before: Some("Bob, mailbox".into()),

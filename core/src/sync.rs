@@ -171,7 +171,6 @@ pub fn summary(counts: &PlannedCounts) -> String {
     }
 }
 
-/// Why a run refuses to plan at all.
 /// How a run read the directory (`sync_runs.read_kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -208,6 +207,7 @@ impl ReadKind {
     }
 }
 
+/// Why a run refuses to plan at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SyncRefusal {
     /// The directory answered, but with nothing for a domain that has synced accounts: far more

@@ -15,7 +15,7 @@ use apalis_postgres::{Config, PostgresStorage};
 use app::ssr::jobs::{StartFuture, StartSync, StartSyncError, SyncJobs};
 use roster_core::microsoft::MicrosoftClient;
 use roster_core::{
-    DomainName, DomainRules, ExcludePatterns, LimitKind, OperationLimit, OperationsLimits,
+    DomainName, DomainRules, ExcludePatterns, LimitKind, OperationLimit, OperationsLimits, RunState,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -118,10 +118,10 @@ pub async fn perform(engine: &Engine, job: SyncJob) -> Result<()> {
     .fetch_optional(&engine.pool)
     .await
     .context("loading the run")?;
-    match status.as_deref() {
-        Some("queued") => {}
+    match status.as_deref().map(RunState::parse).transpose()? {
+        Some(RunState::Queued) => {}
         // apalis gives a job back when its worker stopped answering: that worker died mid-run.
-        Some("running") => {
+        Some(RunState::Running) => {
             sync::interrupted(&engine.pool, run).await?;
             return Ok(());
         }

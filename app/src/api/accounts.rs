@@ -13,7 +13,7 @@ pub const PAGE_SIZE: i64 = 50;
 mod ssr {
     use crate::error::AppError;
     use crate::ssr::OrInternal;
-    use roster_core::{DomainName, EmailAddress, LocalPart};
+    use roster_core::{AccountSource, DomainName, EmailAddress, LocalPart};
     use sqlx::PgPool;
     use uuid::Uuid;
 
@@ -99,7 +99,9 @@ mod ssr {
         .await
         .or_internal("loading an account")?
         .ok_or(AppError::NotFound)?;
-        if row.source != "manual" {
+        if AccountSource::parse(&row.source).or_internal("reading an account")?
+            != AccountSource::Manual
+        {
             return Err(AppError::invalid(
                 "",
                 "This account is kept in step with your directory and can't be changed here; change it in the directory and it will follow at the next sync.",
@@ -241,12 +243,8 @@ pub async fn list_accounts(
                     aliases: aliases.remove(&id).unwrap_or_default(),
                     id,
                     address,
-                    kind: AccountKind::parse(&kind)
-                        .ok_or_else(|| anyhow::anyhow!("unknown account kind {kind:?}"))
-                        .or_internal("reading an account")?,
-                    source: AccountSource::parse(&source)
-                        .ok_or_else(|| anyhow::anyhow!("unknown account source {source:?}"))
-                        .or_internal("reading an account")?,
+                    kind: AccountKind::parse(&kind).or_internal("reading an account")?,
+                    source: AccountSource::parse(&source).or_internal("reading an account")?,
                     updated_at,
                 })
             })
@@ -280,7 +278,7 @@ pub async fn add_account(
         let domain_name = ssr::domain_name(&domain.ascii_name)?;
         let address = ssr::address_in_domain(&local_part, &domain_name, "local_part")?;
         let kind = AccountKind::parse(&kind)
-            .ok_or_else(|| AppError::invalid("kind", "Choose Mailbox or Distribution list."))?;
+            .map_err(|_| AppError::invalid("kind", "Choose Mailbox or Distribution list."))?;
         let mut alias_list: Vec<String> = Vec::new();
         for entry in aliases.split(['\n', ',', ';']).map(str::trim).filter(|s| !s.is_empty()) {
             let alias = ssr::address_in_domain(entry, &domain_name, "aliases")?;
@@ -411,7 +409,7 @@ pub async fn set_account_kind(
         let pool = req.state.pool.clone();
         ssr::editable_account(&pool, admin.organization_id, domain_id, account_id).await?;
         let kind = AccountKind::parse(&kind)
-            .ok_or_else(|| AppError::invalid("kind", "Choose Mailbox or Distribution list."))?;
+            .map_err(|_| AppError::invalid("kind", "Choose Mailbox or Distribution list."))?;
         sqlx::query!(
             "update accounts set kind = $4 where organization_id = $1 and domain_id = $2 and id = $3",
             admin.organization_id,

@@ -97,8 +97,13 @@ pub async fn list_domains() -> Result<Vec<DomainSummary>, AppError> {
                     account_count: r.account_count,
                     last_synced_at: r.last_synced_at,
                     schedule_alert: match (r.last_run_id, r.last_status, r.last_trigger) {
-                        (Some(id), Some(status), Some(trigger)) if trigger == "schedule" => {
-                            crate::model::ScheduleAlert::of(id, &status, r.last_finished_at)
+                        (Some(id), Some(status), Some(trigger)) => {
+                            crate::api::sync_runs::ssr::schedule_alert(
+                                id,
+                                &status,
+                                &trigger,
+                                r.last_finished_at,
+                            )?
                         }
                         _ => None,
                     },

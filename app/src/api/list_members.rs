@@ -62,12 +62,8 @@ pub async fn get_list_members(
         Ok(ListPage {
             address: row.address,
             display_name: row.display_name,
-            kind: AccountKind::parse(&row.kind)
-                .ok_or_else(|| anyhow::anyhow!("unknown account kind {:?}", row.kind))
-                .or_internal("reading an account")?,
-            source: AccountSource::parse(&row.source)
-                .ok_or_else(|| anyhow::anyhow!("unknown account source {:?}", row.source))
-                .or_internal("reading an account")?,
+            kind: AccountKind::parse(&row.kind).or_internal("reading an account")?,
+            source: AccountSource::parse(&row.source).or_internal("reading an account")?,
             aliases: row.aliases,
             members: Paged {
                 rows: members,

@@ -74,7 +74,7 @@ pub async fn disconnect_microsoft(domain_id: Uuid) -> Result<(), AppError> {
 #[server(endpoint = "test_microsoft_connection")]
 pub async fn test_microsoft_connection(domain_id: Uuid) -> Result<ConnectionTestResult, AppError> {
     use crate::api::domains::ssr::load_domain;
-    use crate::model::{AccountKind, SampleAccount};
+    use crate::model::SampleAccount;
     use crate::ssr::microsoft_consent::{domain_rules, load_connection};
     use crate::ssr::{auth::require_admin, directory_error, internal, respond::respond};
     use tracing::Instrument;
@@ -110,10 +110,7 @@ pub async fn test_microsoft_connection(domain_id: Uuid) -> Result<ConnectionTest
                 Ok(SampleAccount {
                     address: a.address.to_string(),
                     display_name: a.display_name.to_string(),
-                    kind: match a.kind {
-                        roster_core::AccountKind::Mailbox => AccountKind::Mailbox,
-                        roster_core::AccountKind::DistributionList => AccountKind::DistributionList,
-                    },
+                    kind: a.kind,
                     aliases: a.aliases.iter().map(ToString::to_string).collect(),
                     members: count(a.members.len())?,
                 })

@@ -16,8 +16,22 @@ pub mod ssr {
     use crate::error::AppError;
     use crate::model::RunStatus;
     use crate::ssr::OrInternal;
+    use roster_core::{RunPhase, RunState};
     use sqlx::PgPool;
     use uuid::Uuid;
+
+    /// A run's stored status and phase; an unknown word is an internal error.
+    pub fn state(
+        status: &str,
+        phase: Option<&str>,
+    ) -> Result<(RunState, Option<RunPhase>), AppError> {
+        let status = RunState::parse(status).or_internal("reading a sync run")?;
+        let phase = phase
+            .map(RunPhase::parse)
+            .transpose()
+            .or_internal("reading a sync run")?;
+        Ok((status, phase))
+    }
 
     /// The domain's latest run (the active one, if any: it is the newest).
     pub async fn latest_run(
@@ -36,10 +50,14 @@ pub mod ssr {
         .fetch_optional(pool)
         .await
         .or_internal("loading the latest sync run")?;
-        Ok(row.map(|r| RunStatus {
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let (status, phase) = state(&r.status, r.phase.as_deref())?;
+        Ok(Some(RunStatus {
             id: r.id,
-            status: r.status,
-            phase: r.phase,
+            status,
+            phase,
             test: r.test,
             progress_done: r.progress_done,
             progress_total: r.progress_total,
@@ -64,6 +82,24 @@ pub mod ssr {
         .or_internal("loading the Microsoft 365 connection")
     }
 
+    /// The alert of a domain's last ended run: a scheduled one that failed or stopped at the
+    /// Operations Limit.
+    pub fn schedule_alert(
+        run_id: Uuid,
+        status: &str,
+        trigger: &str,
+        finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<crate::model::ScheduleAlert>, AppError> {
+        let (status, _) = state(status, None)?;
+        let trigger = roster_core::RunTrigger::parse(trigger).or_internal("reading a sync run")?;
+        Ok(match trigger {
+            roster_core::RunTrigger::Schedule => {
+                crate::model::ScheduleAlert::of(run_id, status, finished_at)
+            }
+            roster_core::RunTrigger::Manual => None,
+        })
+    }
+
     /// `NotFound` unless the run is of this domain of the organization.
     pub async fn ensure_run(
         pool: &sqlx::PgPool,
@@ -86,8 +122,8 @@ pub mod ssr {
 
     /// Whether a run ended with a plan that "Apply these changes" may apply: stopped by the
     /// Operations Limit, and not a Test Sync.
-    pub fn keeps_plan(status: &str, test: bool) -> bool {
-        status == "limit_exceeded" && !test
+    pub fn keeps_plan(status: RunState, test: bool) -> bool {
+        status == RunState::LimitExceeded && !test
     }
 
     /// The run that applied (or is applying) the plan kept by `run_id`, if any.
@@ -154,7 +190,7 @@ pub async fn start_sync(domain_id: Uuid, mode: String) -> Result<Uuid, AppError>
     use crate::api::domains::ssr::load_domain;
     use crate::ssr::jobs::StartSync;
     use crate::ssr::{auth::require_admin, respond::respond};
-    use roster_core::ServerType;
+    use roster_core::{ServerType, SyncSource};
     respond(|req| async move {
         let admin = require_admin(&req).await?;
         let pool = req.state.pool.clone();
@@ -182,7 +218,7 @@ pub async fn start_sync(domain_id: Uuid, mode: String) -> Result<Uuid, AppError>
                 .start(StartSync {
                     organization_id: admin.organization_id,
                     domain_id,
-                    source: "office365",
+                    source: SyncSource::Office365,
                     test,
                     requested_by: Some(admin.email.clone()),
                     applies_run_id: None,
@@ -229,18 +265,22 @@ pub async fn list_sync_history(domain_id: Uuid, page: u32) -> Result<Paged<Histo
         Ok(Paged {
             rows: rows
                 .into_iter()
-                .map(|r| HistoryRow {
-                    id: r.id,
-                    queued_at: r.queued_at,
-                    requested_by: r.requested_by,
-                    attempt: r.attempt,
-                    test: r.test,
-                    summary: r.summary.unwrap_or_else(|| {
-                        crate::model::status_label(&r.status, r.test).to_owned() + "…"
-                    }),
-                    status: r.status,
+                .map(|r| {
+                    let status = roster_core::RunState::parse(&r.status)
+                        .or_internal("reading a sync run")?;
+                    Ok(HistoryRow {
+                        id: r.id,
+                        queued_at: r.queued_at,
+                        requested_by: r.requested_by,
+                        attempt: r.attempt,
+                        test: r.test,
+                        summary: r
+                            .summary
+                            .unwrap_or_else(|| status.label(r.test).to_owned() + "…"),
+                        status,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, AppError>>()?,
             page,
             per_page: HISTORY_PER_PAGE,
             total,
@@ -308,12 +348,13 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
         .await
         .or_internal("loading a run's report email")?;
         let applied_by_run_id = ssr::applied_by(&pool, org, run_id).await?;
-        let can_apply = ssr::keeps_plan(&r.status, r.test) && applied_by_run_id.is_none();
+        let (status, phase) = ssr::state(&r.status, r.phase.as_deref())?;
+        let can_apply = ssr::keeps_plan(status, r.test) && applied_by_run_id.is_none();
         Ok(RunDetail {
             run: RunStatus {
                 id: r.id,
-                status: r.status,
-                phase: r.phase,
+                status,
+                phase,
                 test: r.test,
                 progress_done: r.progress_done,
                 progress_total: r.progress_total,
@@ -358,7 +399,7 @@ pub async fn list_run_changes(
         let pool = req.state.pool.clone();
         let org = admin.organization_id;
         ssr::ensure_run(&pool, org, domain_id, run_id).await?;
-        let kind = normalize_kind(&kind)?;
+        let kind = normalize_kind(&kind)?.map(roster_core::ChangeKind::as_str);
         let search = search.trim().to_lowercase();
         let page = page.max(1);
         let total = sqlx::query_scalar!(
@@ -375,8 +416,7 @@ pub async fn list_run_changes(
         .fetch_one(&pool)
         .await
         .or_internal("counting a run's changes")?;
-        let rows = sqlx::query_as!(
-            ChangeRow,
+        let rows = sqlx::query!(
             r#"select kind, address, item, before, after, new_address from sync_run_changes
                where organization_id = $1 and run_id = $2
                  and ($3::text is null or kind = $3)
@@ -392,7 +432,20 @@ pub async fn list_run_changes(
         )
         .fetch_all(&pool)
         .await
-        .or_internal("listing a run's changes")?;
+        .or_internal("listing a run's changes")?
+        .into_iter()
+        .map(|r| {
+            Ok(ChangeRow {
+                kind: roster_core::ChangeKind::parse(&r.kind)
+                    .or_internal("reading a run's changes")?,
+                address: r.address,
+                item: r.item,
+                before: r.before,
+                after: r.after,
+                new_address: r.new_address,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
         Ok(Paged {
             rows,
             page,
@@ -423,7 +476,8 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
         .await
         .or_internal("loading a sync run")?
         .ok_or(AppError::NotFound)?;
-        if !ssr::keeps_plan(&kept.status, kept.test) {
+        let status = roster_core::RunState::parse(&kept.status).or_internal("reading a sync run")?;
+        if !ssr::keeps_plan(status, kept.test) {
             return Err(AppError::Conflict(
                 "Only a sync stopped by the Operations Limit can be applied from its page.".to_owned(),
             ));
@@ -440,7 +494,7 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
                 .start(StartSync {
                     organization_id: org,
                     domain_id,
-                    source: "office365",
+                    source: roster_core::SyncSource::Office365,
                     test: false,
                     requested_by: Some(admin.email.clone()),
                     applies_run_id: Some(run_id),
@@ -454,14 +508,12 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
 }
 
 /// The change-kind filter: empty means all; anything else must be a known kind.
-pub fn normalize_kind(kind: &str) -> Result<Option<String>, AppError> {
+pub fn normalize_kind(kind: &str) -> Result<Option<roster_core::ChangeKind>, AppError> {
     let kind = kind.trim();
     if kind.is_empty() {
         return Ok(None);
     }
-    crate::model::CHANGE_KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(k, _)| Some((*k).to_owned()))
-        .ok_or_else(|| AppError::invalid("kind", "Choose a kind of change from the list."))
+    roster_core::ChangeKind::parse(kind)
+        .map(Some)
+        .map_err(|_| AppError::invalid("kind", "Choose a kind of change from the list."))
 }

@@ -40,9 +40,15 @@ pub async fn get_sync_settings(domain_id: Uuid) -> Result<SyncSettings, AppError
         .fetch_optional(&pool)
         .await
         .or_internal("loading the last sync")?;
-        let schedule_alert = last
-            .filter(|r| r.trigger == "schedule")
-            .and_then(|r| crate::model::ScheduleAlert::of(r.id, &r.status, r.finished_at));
+        let schedule_alert = match last {
+            Some(r) => crate::api::sync_runs::ssr::schedule_alert(
+                r.id,
+                &r.status,
+                &r.trigger,
+                r.finished_at,
+            )?,
+            None => None,
+        };
         let Some(row) = row else {
             return Ok(SyncSettings {
                 schedule_alert,

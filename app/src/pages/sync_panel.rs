@@ -9,6 +9,7 @@ use crate::model::RunStatus;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
+use roster_core::RunState;
 use uuid::Uuid;
 
 /// Bumped whenever a run starts or ends, so Sync History reloads.
@@ -129,7 +130,7 @@ fn RunProgress(run: RunStatus, domain_id: Uuid) -> impl IntoView {
         }
         .into_any()
     } else {
-        let failed = matches!(run.status.as_str(), "failed" | "limit_exceeded");
+        let failed = matches!(run.status, RunState::Failed | RunState::LimitExceeded);
         let when = run
             .finished_at
             .as_ref()
@@ -239,16 +240,16 @@ pub fn SyncHistory(domain_id: Uuid) -> impl IntoView {
                                         {p.rows.into_iter().map(|r| {
                                             let href = format!("/domains/{domain_id}/sync/runs/{}", r.id);
                                             let (id, test) = (r.id, r.test);
-                                            let (stored_status, stored_summary) = (r.status.clone(), r.summary.clone());
-                                            let status = move || pushed(id).map(|l| l.status).unwrap_or_else(|| stored_status.clone());
+                                            let (stored_status, stored_summary) = (r.status, r.summary.clone());
+                                            let status = move || pushed(id).map(|l| l.status).unwrap_or(stored_status);
                                             let summary = move || match pushed(id) {
                                                 Some(l) => l.summary.unwrap_or_else(|| {
-                                                    crate::model::status_label(&l.status, test).to_owned() + "…"
+                                                    l.status.label(test).to_owned() + "…"
                                                 }),
                                                 None => stored_summary.clone(),
                                             };
-                                            let class = move || match status().as_str() {
-                                                "failed" | "limit_exceeded" => "summary bad",
+                                            let class = move || match status() {
+                                                RunState::Failed | RunState::LimitExceeded => "summary bad",
                                                 _ => "summary",
                                             };
                                             view! {

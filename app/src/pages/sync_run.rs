@@ -8,12 +8,13 @@ use crate::components::forms::{action_error, FormError, GetForm};
 use crate::components::pager::{urlencode, Pager};
 use crate::components::status::{format_time, EmptyRow, ErrorPanel, Loading};
 use crate::error::AppError;
-use crate::model::{thousands, RunDetail, CHANGE_KINDS};
+use crate::model::{thousands, RunDetail};
 use crate::pages::domain_layout::use_domain;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use roster_core::{ChangeKind, RunState};
 use uuid::Uuid;
 
 #[component]
@@ -83,10 +84,10 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
     };
     let apply_error = action_error(apply);
     let counts = detail.counts.map(|c| c.labelled());
-    let kept_note = match run.status.as_str() {
-        "limit_exceeded" => Some("Nothing was applied: the plan goes beyond the Operations Limit. The changes below are what this sync would have made."),
-        "planned" => Some("Test Sync: nothing was applied. The changes below are what a Manual Sync would make now."),
-        "failed" => Some("Nothing was changed."),
+    let kept_note = match run.status {
+        RunState::LimitExceeded => Some("Nothing was applied: the plan goes beyond the Operations Limit. The changes below are what this sync would have made."),
+        RunState::Planned => Some("Test Sync: nothing was applied. The changes below are what a Manual Sync would make now."),
+        RunState::Failed => Some("Nothing was changed."),
         _ => None,
     };
     view! {
@@ -204,8 +205,8 @@ fn Changes(domain_id: Uuid, run_id: Uuid) -> impl IntoView {
                     <label for="change-kind">"Kind"</label>
                     <select id="change-kind" name="kind">
                         <option value="" selected=move || filter().0.is_empty()>"All changes"</option>
-                        {CHANGE_KINDS.iter().map(|(k, label)| view! {
-                            <option value=*k selected=move || filter().0 == *k>{*label}</option>
+                        {ChangeKind::ALL.iter().map(|&k| view! {
+                            <option value=k.as_str() selected=move || filter().0 == k.as_str()>{k.label()}</option>
                         }).collect_view()}
                     </select>
                 </div>

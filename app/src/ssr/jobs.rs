@@ -10,8 +10,8 @@ use uuid::Uuid;
 pub struct StartSync {
     pub organization_id: Uuid,
     pub domain_id: Uuid,
-    /// `accounts.source` of the connector: `office365`.
-    pub source: &'static str,
+    /// The directory the run reads (and whose accounts it owns).
+    pub source: roster_core::SyncSource,
     /// Test Sync: plan only.
     pub test: bool,
     /// The admin's email; `None` for the schedule.

@@ -13,13 +13,14 @@ use super::{AppState, Request};
 use crate::api::domains::ssr::load_domain;
 use crate::api::sync_runs::ssr::{ensure_run, latest_run};
 use crate::error::AppError;
-use crate::model::{change_label_of, RunStatus};
+use crate::model::RunStatus;
 use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream, StreamExt};
+use roster_core::ChangeKind;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -168,8 +169,18 @@ pub async fn changes_csv(
                     let last = rows.last().map(|r| r.seq);
                     let mut chunk = String::with_capacity(rows.len() * 80);
                     for r in rows {
+                        let kind = match ChangeKind::parse(&r.kind) {
+                            Ok(kind) => kind,
+                            Err(error) => {
+                                tracing::error!(%run_id, %error, "exporting a run's changes");
+                                return Some((
+                                    Err(std::io::Error::other("the export stopped")),
+                                    None,
+                                ));
+                            }
+                        };
                         let fields = [
-                            change_label_of(&r.kind, r.new_address.is_some()),
+                            kind.label_of(r.new_address.is_some()),
                             &r.address,
                             r.item.as_deref().unwrap_or(""),
                             r.before.as_deref().unwrap_or(""),

@@ -22,6 +22,8 @@ pub use normalize::{normalize, normalize_page, primary_address, ProxyAddress};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use crate::AccountKind;
+
 use crate::{DisplayName, DomainName, EmailAddress, ExcludePatterns};
 
 /// How many accounts a connection test shows.
@@ -128,25 +130,6 @@ pub enum MemberKind {
     Contact,
     /// A device, service principal or other object that receives no mail.
     Other,
-}
-
-/// What a directory account is in Roster (stored as `mailbox` / `distribution_list`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountKind {
-    /// A user's mailbox (personal, shared or room).
-    Mailbox,
-    /// A distribution list, mail-enabled security group or Microsoft 365 group.
-    DistributionList,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::Mailbox => "mailbox",
-            AccountKind::DistributionList => "distribution_list",
-        }
-    }
 }
 
 /// A recipient as Roster stores it for one domain.

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::sync::Outcome;
+use roster_core::RunState;
 
 /// Runs a worker claimed (counter).
 pub const RUNS_STARTED: &str = "roster_runs_started_total";
@@ -104,8 +105,13 @@ fn describe() {
     describe_counter!(EMAILS, "Sync report emails, by result (sent, failed).");
 
     metrics::counter!(RUNS_STARTED).absolute(0);
-    for outcome in ["planned", "applied", "limit_exceeded", "failed"] {
-        metrics::counter!(RUNS_FINISHED, "outcome" => outcome).absolute(0);
+    for outcome in [
+        RunState::Planned,
+        RunState::Applied,
+        RunState::LimitExceeded,
+        RunState::Failed,
+    ] {
+        metrics::counter!(RUNS_FINISHED, "outcome" => outcome.as_str()).absolute(0);
     }
     metrics::counter!(RUNS_LEASE_EXPIRED).absolute(0);
     metrics::counter!(GRAPH_THROTTLED).absolute(0);
@@ -122,12 +128,12 @@ fn describe() {
 /// Counts a run this worker ended, by outcome, with its duration.
 pub fn run_finished(outcome: &Outcome, took: Duration) {
     let label = match outcome {
-        Outcome::Planned(_) => "planned",
-        Outcome::Applied(_) => "applied",
-        Outcome::LimitExceeded(..) => "limit_exceeded",
-        Outcome::Failed { .. } => "failed",
+        Outcome::Planned(_) => RunState::Planned,
+        Outcome::Applied(_) => RunState::Applied,
+        Outcome::LimitExceeded(..) => RunState::LimitExceeded,
+        Outcome::Failed { .. } => RunState::Failed,
         Outcome::EndedElsewhere => return,
     };
-    metrics::counter!(RUNS_FINISHED, "outcome" => label).increment(1);
+    metrics::counter!(RUNS_FINISHED, "outcome" => label.as_str()).increment(1);
     metrics::histogram!(RUN_DURATION).record(took.as_secs_f64());
 }

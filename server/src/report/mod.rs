@@ -12,10 +12,11 @@ use crate::sync::RunRef;
 use anyhow::{Context, Result};
 use mailer::Mailer;
 use roster_core::report::{
-    compose, report_wanted, ReportChange, ReportOutcome, RunReport, RunTrigger, REPORT_MAX_CHANGES,
+    compose, report_wanted, ReportChange, ReportOutcome, RunReport, REPORT_MAX_CHANGES,
     REPORT_MAX_WARNINGS,
 };
 use roster_core::sync::{LimitExceeded, PlannedCounts};
+use roster_core::{ChangeKind, RunState, RunTrigger};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -60,11 +61,7 @@ pub async fn queue(pool: &PgPool, run: RunRef) -> Result<bool> {
         return Ok(false);
     };
     let recipients = row.recipients.unwrap_or_default();
-    let trigger = if row.trigger == "schedule" {
-        RunTrigger::Schedule
-    } else {
-        RunTrigger::Manual
-    };
+    let trigger = RunTrigger::parse(&row.trigger)?;
     if !report_wanted(
         trigger,
         row.test,
@@ -203,10 +200,10 @@ async fn load_report(pool: &PgPool, public_url: &str, job: ReportJob) -> Result<
         .counts
         .and_then(|c| serde_json::from_value(c).ok())
         .unwrap_or_default();
-    let outcome = match run.status.as_str() {
-        "applied" => ReportOutcome::Applied(counts),
-        "planned" => ReportOutcome::Planned(counts),
-        "limit_exceeded" => {
+    let outcome = match RunState::parse(&run.status)? {
+        RunState::Applied => ReportOutcome::Applied(counts),
+        RunState::Planned => ReportOutcome::Planned(counts),
+        RunState::LimitExceeded => {
             let exceeded: Vec<LimitExceeded> = run
                 .exceeded
                 .and_then(|e| serde_json::from_value(e).ok())
@@ -248,15 +245,17 @@ async fn load_report(pool: &PgPool, public_url: &str, job: ReportJob) -> Result<
     let changes_total = changes.first().map_or(0, |c| c.total);
     let changes = changes
         .into_iter()
-        .map(|c| ReportChange {
-            kind: c.kind,
-            address: c.address,
-            item: c.item,
-            before: c.before,
-            after: c.after,
-            new_address: c.new_address,
+        .map(|c| {
+            Ok(ReportChange {
+                kind: ChangeKind::parse(&c.kind)?,
+                address: c.address,
+                item: c.item,
+                before: c.before,
+                after: c.after,
+                new_address: c.new_address,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(Some(RunReport {
         domain: run.domain,
         outcome,

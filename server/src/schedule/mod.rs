@@ -18,7 +18,7 @@ use crate::sync::{self, NewRun};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use roster_core::schedule::next_slot;
-use roster_core::{Clock, SyncSchedule};
+use roster_core::{Clock, SyncSchedule, SyncSource};
 use sqlx::PgPool;
 use std::future::Future;
 use std::sync::Arc;
@@ -150,7 +150,7 @@ async fn claim_batch(pool: &PgPool, now: DateTime<Utc>) -> Result<(Tick, i64)> {
         let new = NewRun {
             organization_id: d.organization_id,
             domain_id: d.domain_id,
-            source: "office365",
+            source: SyncSource::Office365,
             test: false,
             requested_by: None,
             applies_run_id: None,

@@ -10,6 +10,7 @@ use crate::sync::{Outcome, RunRef};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use roster_core::schedule::{retry_after, MAX_ATTEMPTS};
+use roster_core::RunTrigger;
 use sqlx::PgPool;
 
 /// After a run ended: schedules the next attempt of a scheduled run that failed transiently.
@@ -33,7 +34,7 @@ pub async fn after_end(
     .fetch_one(pool)
     .await
     .context("loading the failed run")?;
-    if row.trigger != "schedule" {
+    if RunTrigger::parse(&row.trigger)? != RunTrigger::Schedule {
         return Ok(());
     }
     let attempt = u8::try_from(row.attempt).unwrap_or(MAX_ATTEMPTS);

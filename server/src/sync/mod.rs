@@ -30,7 +30,10 @@ use lease::LeaseHolder;
 use roster_core::sync::{
     check_not_emptied, exceeded_limits, summary, LimitExceeded, PlannedCounts,
 };
-use roster_core::{Directory, DirectoryError, DomainRules, OperationsLimits};
+use roster_core::{
+    Directory, DirectoryError, DomainRules, OperationsLimits, RunPhase, RunState, RunTrigger,
+    SyncSource,
+};
 use sqlx::PgPool;
 use std::time::Instant;
 use uuid::Uuid;
@@ -51,8 +54,8 @@ pub struct RunRef {
 pub struct RunSpec {
     pub run: RunRef,
     pub domain_id: Uuid,
-    /// `accounts.source` of the accounts this connector owns (`office365`).
-    pub source: String,
+    /// The directory the run reads; its accounts are the ones with this `accounts.source`.
+    pub source: SyncSource,
     pub test: bool,
     /// The lease this worker took on the run when it claimed it.
     pub lease: LeaseHolder,
@@ -94,7 +97,7 @@ pub enum EnqueueError {
 pub struct NewRun<'a> {
     pub organization_id: Uuid,
     pub domain_id: Uuid,
-    pub source: &'a str,
+    pub source: SyncSource,
     pub test: bool,
     /// The admin's email; `None` for the schedule.
     pub requested_by: Option<&'a str>,
@@ -130,9 +133,9 @@ pub async fn enqueue_in(
     attempt: i16,
 ) -> Result<Option<Uuid>, EnqueueError> {
     let trigger = if new.requested_by.is_some() {
-        "manual"
+        RunTrigger::Manual
     } else {
-        "schedule"
+        RunTrigger::Schedule
     };
     let inserted = sqlx::query_scalar!(
         r#"insert into sync_runs (organization_id, domain_id, source, test, trigger, requested_by, applies_run_id, attempt)
@@ -141,9 +144,9 @@ pub async fn enqueue_in(
            returning id"#,
         new.organization_id,
         new.domain_id,
-        new.source,
+        new.source.as_str(),
         new.test,
-        trigger,
+        trigger.as_str(),
         new.requested_by,
         new.applies_run_id,
         attempt
@@ -278,14 +281,17 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
         let (Some(counts), Some(print)) = (kept.counts, kept.recipients_fingerprint) else {
             return Ok(refuse("That run kept no plan to apply."));
         };
-        if kept.status != "limit_exceeded" || kept.test || kept.domain_id != spec.domain_id {
+        if RunState::parse(&kept.status)? != RunState::LimitExceeded
+            || kept.test
+            || kept.domain_id != spec.domain_id
+        {
             return Ok(refuse(
                 "Only a sync stopped by the Operations Limit can be applied.",
             ));
         }
         let counts: PlannedCounts =
             serde_json::from_value(counts).context("reading the kept counts")?;
-        set_phase(pool, run, "apply").await?;
+        set_phase(pool, run, RunPhase::Apply).await?;
         // The kept plan becomes this run's, so its page lists what was applied.
         sqlx::query!(
             r#"insert into sync_run_changes (organization_id, run_id, seq, kind, address, item, before, after,
@@ -375,7 +381,8 @@ pub async fn interrupted(pool: &PgPool, run: RunRef) -> Result<bool> {
 /// streams told, and — like after any passing failure — a scheduled run is tried again; the
 /// report is queued. Retry and report errors are logged: the ending stands.
 pub(crate) async fn after_swept(pool: &PgPool, run: RunRef) -> Result<()> {
-    metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => "failed").increment(1);
+    metrics::counter!(crate::ops::metrics::RUNS_FINISHED, "outcome" => RunState::Failed.as_str())
+        .increment(1);
     clear_scratch(pool, run).await?;
     notify(pool, run).await?;
     let stopped = Outcome::Failed {
@@ -458,14 +465,17 @@ pub async fn start(pool: &PgPool, run: RunRef, lease: &LeaseHolder) -> Result<Op
         metrics::counter!(crate::ops::metrics::RUNS_STARTED).increment(1);
         notify(pool, run).await?;
     }
-    Ok(row.map(|r| RunSpec {
-        run,
-        domain_id: r.domain_id,
-        source: r.source,
-        test: r.test,
-        lease: lease.clone(),
-        started: Instant::now(),
-    }))
+    row.map(|r| {
+        Ok(RunSpec {
+            run,
+            domain_id: r.domain_id,
+            source: SyncSource::parse(&r.source)?,
+            test: r.test,
+            lease: lease.clone(),
+            started: Instant::now(),
+        })
+    })
+    .transpose()
 }
 
 async fn execute(
@@ -483,7 +493,7 @@ async fn execute(
     } else {
         expand::Scope::Changed
     };
-    set_phase(pool, spec.run, "plan").await?;
+    set_phase(pool, spec.run, RunPhase::Plan).await?;
     if scope == expand::Scope::Changed {
         expand::retry_skipped(pool, spec).await?;
         expand::close_over_lists(pool, spec).await?;
@@ -508,7 +518,7 @@ async fn execute(
     };
     check_not_emptied(would_hold, synced_now)?;
     let counts = plan::plan(pool, spec, scope, limits, accounts_read).await?;
-    set_phase(pool, spec.run, "check_limits").await?;
+    set_phase(pool, spec.run, RunPhase::CheckLimits).await?;
     let exceeded = exceeded_limits(&counts, limits);
     if !exceeded.is_empty() {
         sqlx::query!(
@@ -526,7 +536,7 @@ async fn execute(
     if spec.test {
         return Ok(Outcome::Planned(counts));
     }
-    set_phase(pool, spec.run, "apply").await?;
+    set_phase(pool, spec.run, RunPhase::Apply).await?;
     let save = round.resume_after.map(|resume| resume::Save {
         directory: identity,
         resume,
@@ -552,12 +562,12 @@ pub(crate) async fn clear_scratch(pool: &PgPool, run: RunRef) -> Result<()> {
     mirror::clear_dirty(pool, run).await
 }
 
-async fn set_phase(pool: &PgPool, run: RunRef, phase: &str) -> Result<()> {
+async fn set_phase(pool: &PgPool, run: RunRef, phase: RunPhase) -> Result<()> {
     sqlx::query!(
         "update sync_runs set phase = $3, progress_done = 0, progress_total = null where organization_id = $1 and id = $2",
         run.organization_id,
         run.run_id,
-        phase
+        phase.as_str()
     )
     .execute(pool)
     .await
@@ -602,14 +612,14 @@ async fn finish(pool: &PgPool, spec: &RunSpec, outcome: &Outcome) -> Result<bool
     let (status, counts, text, error, code) = match outcome {
         // An apply that found the run ended wrote nothing; neither does this.
         Outcome::EndedElsewhere => return Ok(false),
-        Outcome::Planned(c) => ("planned", Some(c), summary(c), None, None),
+        Outcome::Planned(c) => (RunState::Planned, Some(c), summary(c), None, None),
         Outcome::Applied(_) => {
             // The apply's own transaction recorded it, with the changes (only if `running`).
             notify(pool, run).await?;
             return Ok(true);
         }
         Outcome::LimitExceeded(c, exceeded) => (
-            "limit_exceeded",
+            RunState::LimitExceeded,
             Some(c),
             format!(
                 "Limit exceeded: {}",
@@ -623,7 +633,7 @@ async fn finish(pool: &PgPool, spec: &RunSpec, outcome: &Outcome) -> Result<bool
             None,
         ),
         Outcome::Failed { message, code, .. } => (
-            "failed",
+            RunState::Failed,
             None,
             format!("Failed: {message}"),
             Some(message.as_str()),
@@ -637,7 +647,7 @@ async fn finish(pool: &PgPool, spec: &RunSpec, outcome: &Outcome) -> Result<bool
            where organization_id = $1 and id = $2 and status = 'running' and lease_owner = $8"#,
         run.organization_id,
         run.run_id,
-        status,
+        status.as_str(),
         counts,
         text,
         error,
@@ -649,7 +659,7 @@ async fn finish(pool: &PgPool, spec: &RunSpec, outcome: &Outcome) -> Result<bool
     .context("finishing a sync run")?
     .rows_affected();
     if ended == 0 {
-        tracing::warn!(run_id = %run.run_id, status, "the run was ended by someone else first; its own ending is dropped");
+        tracing::warn!(run_id = %run.run_id, status = status.as_str(), "the run was ended by someone else first; its own ending is dropped");
         return Ok(false);
     }
     notify(pool, run).await?;

@@ -25,7 +25,7 @@ pub async fn synced_accounts(pool: &PgPool, spec: &RunSpec) -> Result<u64> {
            where organization_id = $1 and domain_id = $2 and source = $3"#,
         spec.run.organization_id,
         spec.domain_id,
-        spec.source
+        spec.source.as_str()
     )
     .fetch_one(pool)
     .await
@@ -44,7 +44,7 @@ pub async fn unchanged_accounts(pool: &PgPool, spec: &RunSpec) -> Result<u64> {
                                and d.external_id = a.external_id)"#,
         spec.run.organization_id,
         spec.domain_id,
-        spec.source,
+        spec.source.as_str(),
         spec.run.run_id
     )
     .fetch_one(pool)

@@ -7,7 +7,7 @@ use super::{mirror, notify, RunSpec};
 use anyhow::{Context, Result};
 use roster_core::directory::{Collection, ResumeState};
 use roster_core::sync::ReadKind;
-use roster_core::{Directory, DirectoryError};
+use roster_core::{Directory, DirectoryError, RunPhase};
 use sqlx::PgPool;
 
 /// What a round read.
@@ -72,12 +72,12 @@ async fn read_round(
     // Users and the other collections (lists, contacts) are read side by side; the phase
     // shows users until the first page of lists, then lists, each with its own count.
     let (mut users, mut others) = (0u64, 0u64);
-    let mut phase = "fetch_users";
+    let mut phase = RunPhase::FetchUsers;
     let mut next = pager.next_page().await?;
     while let Some(page) = next {
         let collection = page.collection;
         if collection != Collection::Users {
-            phase = "fetch_groups";
+            phase = RunPhase::FetchGroups;
         }
         // The next page is fetched while this one is written: the directory's latency and
         // Postgres's writes overlap.
@@ -92,7 +92,7 @@ async fn read_round(
         } else {
             others += written;
         }
-        let done = if phase == "fetch_users" {
+        let done = if phase == RunPhase::FetchUsers {
             users
         } else {
             others
@@ -102,7 +102,7 @@ async fn read_round(
                where organization_id = $1 and id = $2"#,
             run.organization_id,
             run.run_id,
-            phase,
+            phase.as_str(),
             i64::try_from(objects)?,
             i64::try_from(done)?
         )

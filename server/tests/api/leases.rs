@@ -6,6 +6,7 @@
 
 use crate::helpers::{generated_tenant, spawn_app_configured, Admin, TestApp};
 use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig, RetryPolicy};
+use roster_core::SyncSource;
 use roster_core::{Directory, DomainName, DomainRules, OperationsLimits};
 use roster_m365_emulator::{FaultConfig, RunningEmulator};
 use roster_server::sync::lease::{self, LeaseHolder, STOPPED_MESSAGE};
@@ -75,7 +76,7 @@ impl Setup {
             &NewRun {
                 organization_id: self.admin.organization_id,
                 domain_id: domain,
-                source: "office365",
+                source: SyncSource::Office365,
                 test,
                 requested_by: Some(&self.admin.email),
                 applies_run_id: None,

@@ -10,6 +10,7 @@ use crate::helpers::{
 use app::error::AppError;
 use app::model::{DomainOwnership, OwnershipProof, RunDetail, SyncOverview};
 use reqwest::StatusCode;
+use roster_core::RunState;
 use roster_m365_emulator::{spawn, EmulatorConfig, GenerateSpec, RunningEmulator};
 use sqlx::PgPool;
 use std::time::Duration;
@@ -261,7 +262,7 @@ async fn an_unverified_domain_is_not_synced_until_its_ownership_is_proven(pool: 
     verify(&c.admin, &c.domain).await.unwrap();
     let run = c.start("test").await.unwrap();
     let detail = c.finished(run).await;
-    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.run.status, RunState::Failed);
     assert!(
         detail
             .run
@@ -278,7 +279,7 @@ async fn an_unverified_domain_is_not_synced_until_its_ownership_is_proven(pool: 
 async fn a_run_of_a_domain_the_tenant_no_longer_lists_fails_and_changes_nothing(pool: PgPool) {
     let c = connected(pool, true).await;
     let first = c.start("manual").await.unwrap();
-    assert_eq!(c.finished(first).await.run.status, "applied");
+    assert_eq!(c.finished(first).await.run.status, RunState::Applied);
     let before = c.accounts().await;
     assert!(!before.is_empty());
 
@@ -313,7 +314,7 @@ async fn a_run_of_a_domain_the_tenant_no_longer_lists_fails_and_changes_nothing(
     // Still marked verified from consent time, so the run is queued; its start refuses it.
     let run = c.start("manual").await.unwrap();
     let detail = c.finished(run).await;
-    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.run.status, RunState::Failed);
     let summary = detail.run.summary.clone().unwrap_or_default();
     assert!(
         summary.contains(&format!(

@@ -8,6 +8,7 @@ use crate::helpers::{
     connect_to_tenant, generated_tenant, microsoft_config, spawn_app_mail, Admin, TestApp,
 };
 use app::model::RunDetail;
+use roster_core::{RunState, SyncSource};
 use roster_m365_emulator::RunningEmulator;
 use roster_server::report::mailer::MailSettings;
 use roster_server::sync::{self, NewRun};
@@ -153,7 +154,7 @@ impl Setup {
             &NewRun {
                 organization_id: self.admin.organization_id,
                 domain_id: self.domain,
-                source: "office365",
+                source: SyncSource::Office365,
                 test: false,
                 requested_by: None,
                 applies_run_id: None,
@@ -230,7 +231,7 @@ async fn a_manual_sync_report_reaches_the_smtp_server_with_subject_both_parts_an
     let s = setup(pool, 30, plain_smtp()).await;
     let run = s.start("manual").await;
     let detail = s.settled(run).await;
-    assert_eq!(detail.run.status, "applied");
+    assert_eq!(detail.run.status, RunState::Applied);
     let counts = detail.counts.unwrap();
     let report = detail
         .report
@@ -310,7 +311,7 @@ async fn a_wrong_smtp_password_fails_the_report_not_the_sync(pool: PgPool) {
     let s = setup(pool, 5, mail).await;
     let run = s.start("manual").await;
     let detail = s.settled(run).await;
-    assert_eq!(detail.run.status, "applied");
+    assert_eq!(detail.run.status, RunState::Applied);
     assert_eq!(detail.report.unwrap().status, "failed");
     let last_error = sqlx::query_scalar!(
         "select last_error from report_emails where organization_id = $1 and run_id = $2",
@@ -340,7 +341,8 @@ async fn an_smtp_server_that_is_down_leaves_the_sync_applied_and_the_report_fail
     let run = s.start("manual").await;
     let detail = s.settled(run).await;
     assert_eq!(
-        detail.run.status, "applied",
+        detail.run.status,
+        RunState::Applied,
         "the sync is not failed by mail"
     );
     let report = detail.report.unwrap();
@@ -389,14 +391,14 @@ async fn test_sync_sends_nothing_and_scheduled_runs_report_only_with_notificatio
     let s = setup(pool, 5, plain_smtp()).await;
     let test_run = s.start("test").await;
     let detail = s.settled(test_run).await;
-    assert_eq!(detail.run.status, "planned");
+    assert_eq!(detail.run.status, RunState::Planned);
     assert!(detail.report.is_none());
     assert_eq!(s.report_rows(test_run).await, 0, "Test Sync sends nothing");
 
     // Scheduled, Sync Notifications off (recipients listed): nothing.
     let quiet = s.scheduled().await;
     let detail = s.settled(quiet).await;
-    assert_eq!(detail.run.status, "applied");
+    assert_eq!(detail.run.status, RunState::Applied);
     assert_eq!(s.report_rows(quiet).await, 0);
 
     // Scheduled, Sync Notifications on: reported.

@@ -13,6 +13,7 @@ use roster_core::microsoft::{ClientSecret, MicrosoftClient, MicrosoftConfig, Ret
 use roster_core::{
     next_slot, Clock, Directory, DomainName, DomainRules, FakeClock, OperationsLimits, SyncSchedule,
 };
+use roster_core::{RunState, SyncSource};
 use roster_m365_emulator::{FaultConfig, RunningEmulator};
 use roster_server::schedule::{self, Tick};
 use roster_server::sync::{self, NewRun, Outcome, RunRef};
@@ -229,7 +230,7 @@ async fn a_slot_while_a_run_is_active_is_skipped_and_says_so(pool: PgPool) {
         &NewRun {
             organization_id: s.admin.organization_id,
             domain_id: s.domain,
-            source: "office365",
+            source: SyncSource::Office365,
             test: false,
             requested_by: Some(&s.admin.email),
             applies_run_id: None,
@@ -487,7 +488,7 @@ async fn a_transient_failure_is_retried_up_to_three_attempts_then_stops(pool: Pg
         &NewRun {
             organization_id: s.admin.organization_id,
             domain_id: s.domain,
-            source: "office365",
+            source: SyncSource::Office365,
             test: false,
             requested_by: Some(&s.admin.email),
             applies_run_id: None,
@@ -536,7 +537,7 @@ async fn a_permanent_failure_and_a_manual_failure_are_not_retried(pool: PgPool) 
         &NewRun {
             organization_id: s.admin.organization_id,
             domain_id: s.domain,
-            source: "office365",
+            source: SyncSource::Office365,
             test: false,
             requested_by: Some(&s.admin.email),
             applies_run_id: None,
@@ -588,7 +589,7 @@ async fn a_scheduled_run_of_an_unconnected_domain_fails_with_the_usual_message(p
     .await
     .unwrap();
     let history = s.history().await;
-    assert_eq!(history.rows[0].status, "failed");
+    assert_eq!(history.rows[0].status, RunState::Failed);
     assert_eq!(history.rows[0].synced_by(), "Schedule");
     assert!(
         history.rows[0]
@@ -706,7 +707,7 @@ async fn a_scheduled_run_whose_instance_stopped_is_retried_and_a_manual_one_is_n
         &NewRun {
             organization_id: s.admin.organization_id,
             domain_id: s.domain,
-            source: "office365",
+            source: SyncSource::Office365,
             test: false,
             requested_by: Some("admin@fabrikam.example"),
             applies_run_id: None,

@@ -11,6 +11,7 @@ use roster_core::microsoft::{
     ClientSecret, MicrosoftClient, MicrosoftConfig, MicrosoftDirectory, RetryPolicy,
 };
 use roster_core::sync::PlannedCounts;
+use roster_core::SyncSource;
 use roster_core::{
     Directory, DomainName, DomainRules, ExcludePatterns, OperationLimit, OperationsLimits,
 };
@@ -81,7 +82,7 @@ impl Setup {
             &NewRun {
                 organization_id: org,
                 domain_id: self.domain,
-                source: "office365",
+                source: SyncSource::Office365,
                 test,
                 requested_by: Some(&self.admin.email),
                 applies_run_id: None,
@@ -437,7 +438,7 @@ async fn a_second_request_while_one_is_queued_starts_nothing(pool: PgPool) {
     let new = NewRun {
         organization_id: org,
         domain_id: s.domain,
-        source: "office365",
+        source: SyncSource::Office365,
         test: false,
         requested_by: Some("a@b.example"),
         applies_run_id: None,
@@ -585,7 +586,7 @@ async fn a_run_waiting_for_its_job_is_never_swept(pool: PgPool) {
     let new = NewRun {
         organization_id: s.admin.organization_id,
         domain_id: s.domain,
-        source: "office365",
+        source: SyncSource::Office365,
         test: false,
         requested_by: Some("a@b.example"),
         applies_run_id: None,
@@ -784,7 +785,7 @@ async fn retention_deletes_old_test_sync_details_and_finished_jobs_and_keeps_eve
             &NewRun {
                 organization_id: s.admin.organization_id,
                 domain_id: s.domain,
-                source: "office365",
+                source: SyncSource::Office365,
                 test: true,
                 requested_by: Some("a@b.example"),
                 applies_run_id: None,

@@ -9,6 +9,7 @@ use crate::helpers::{connect_to_tenant, generated_tenant};
 use crate::sync_engine::{applied, directory, lease, rules, setup, Setup, DOMAIN};
 use app::model::{ChangeRow, Paged};
 use roster_core::sync::PlannedCounts;
+use roster_core::SyncSource;
 use roster_core::{OperationLimit, OperationsLimits};
 use roster_m365_emulator::model::{Group, User};
 use roster_m365_emulator::tenant::Tenant;
@@ -484,7 +485,7 @@ async fn accounts_synced_without_object_ids_are_matched_by_address_and_get_them(
         &NewRun {
             organization_id: org,
             domain_id: s.domain,
-            source: "office365",
+            source: SyncSource::Office365,
             test: false,
             requested_by: Some(&s.admin.email),
             applies_run_id: Some(kept),

@@ -10,6 +10,7 @@ use crate::helpers::{
 use app::error::AppError;
 use app::model::{ChangeRow, HistoryRow, Paged, RunDetail, SyncOverview};
 use reqwest::StatusCode;
+use roster_core::RunState;
 use roster_m365_emulator::{FaultConfig, RunningEmulator};
 use sqlx::PgPool;
 use std::time::Duration;
@@ -158,7 +159,7 @@ async fn manual_sync_runs_in_the_worker_streams_progress_and_is_in_the_history(p
         other => panic!("expected one run and one refusal, got {other:?}"),
     };
     let detail = s.finished(run).await;
-    assert_eq!(detail.run.status, "applied", "{detail:?}");
+    assert_eq!(detail.run.status, RunState::Applied, "{detail:?}");
     let counts = detail.counts.unwrap();
     assert!(counts.accounts_added > 200, "{counts:?}");
     assert_eq!(
@@ -309,7 +310,7 @@ async fn test_sync_lists_the_changes_and_applies_none(pool: PgPool) {
     let s = setup(pool, 150).await;
     let run = s.start("test").await.unwrap();
     let detail = s.finished(run).await;
-    assert_eq!(detail.run.status, "planned");
+    assert_eq!(detail.run.status, RunState::Planned);
     assert!(detail.run.test);
     assert!(detail.counts.unwrap().accounts_added > 75);
     assert_eq!(s.accounts().await, 0);
@@ -343,7 +344,7 @@ async fn a_plan_kept_at_the_limit_is_applied_once_and_refused_after_a_change(poo
     // Stopped by the limit: nothing applied, the plan kept.
     let kept = s.start("manual").await.unwrap();
     let detail = s.finished(kept).await;
-    assert_eq!(detail.run.status, "limit_exceeded");
+    assert_eq!(detail.run.status, RunState::LimitExceeded);
     assert!(
         detail.exceeded[0].starts_with("Email Accounts – Add Limit:"),
         "{:?}",
@@ -362,7 +363,7 @@ async fn a_plan_kept_at_the_limit_is_applied_once_and_refused_after_a_change(poo
         )
         .await;
     let done = s.finished(applied).await;
-    assert_eq!(done.run.status, "applied", "{done:?}");
+    assert_eq!(done.run.status, RunState::Applied, "{done:?}");
     assert_eq!(done.applies_run_id, Some(kept));
     assert_eq!(s.accounts().await, i64::try_from(planned).unwrap());
     assert_eq!(
@@ -398,10 +399,10 @@ async fn a_plan_kept_at_the_limit_is_applied_once_and_refused_after_a_change(poo
         .await
         .unwrap();
     let second = s.start("manual").await.unwrap();
-    assert_eq!(s.finished(second).await.run.status, "limit_exceeded");
+    assert_eq!(s.finished(second).await.run.status, RunState::LimitExceeded);
     save(limits("")).await;
     let normal = s.start("manual").await.unwrap();
-    assert_eq!(s.finished(normal).await.run.status, "applied");
+    assert_eq!(s.finished(normal).await.run.status, RunState::Applied);
     let before = s.accounts().await;
     let refused: Uuid = s
         .admin
@@ -411,7 +412,7 @@ async fn a_plan_kept_at_the_limit_is_applied_once_and_refused_after_a_change(poo
         )
         .await;
     let refused = s.finished(refused).await;
-    assert_eq!(refused.run.status, "failed");
+    assert_eq!(refused.run.status, RunState::Failed);
     assert!(
         refused
             .error
@@ -453,7 +454,7 @@ async fn a_run_left_running_by_a_dead_worker_ends_failed_with_nothing_changed(po
     tx.commit().await.unwrap();
 
     let detail = s.finished(run).await;
-    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.run.status, RunState::Failed);
     assert!(detail
         .error
         .unwrap()
@@ -461,7 +462,7 @@ async fn a_run_left_running_by_a_dead_worker_ends_failed_with_nothing_changed(po
     assert_eq!(s.accounts().await, 0);
     // The domain is free for the next run.
     let next = s.start("manual").await.unwrap();
-    assert_eq!(s.finished(next).await.run.status, "applied");
+    assert_eq!(s.finished(next).await.run.status, RunState::Applied);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -534,10 +535,10 @@ async fn a_run_whose_job_is_gone_is_ended_so_the_domain_can_sync_again(pool: PgP
         1
     );
     let detail = s.finished(run).await;
-    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.run.status, RunState::Failed);
     assert!(detail.error.unwrap().contains("lost by Roster's job queue"));
     let next = s.start("manual").await.unwrap();
-    assert_eq!(s.finished(next).await.run.status, "applied");
+    assert_eq!(s.finished(next).await.run.status, RunState::Applied);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -554,7 +555,7 @@ async fn an_internal_error_ends_the_run_with_a_reference_and_changes_nothing(poo
         .execute(&s.app.pool)
         .await
         .unwrap();
-    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.run.status, RunState::Failed);
     let error = detail.error.unwrap();
     assert!(
         error.starts_with("Something went wrong inside Roster (reference "),
@@ -566,7 +567,7 @@ async fn an_internal_error_ends_the_run_with_a_reference_and_changes_nothing(poo
     );
     assert_eq!(s.accounts().await, 0);
     let next = s.start("manual").await.unwrap();
-    assert_eq!(s.finished(next).await.run.status, "applied");
+    assert_eq!(s.finished(next).await.run.status, RunState::Applied);
 }
 
 /// Installs a trigger that, as the worker records `phase`, ends the run as failed — what the
@@ -611,7 +612,7 @@ async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_ch
     ];
     let _: () = s.admin.ok("save_operation_limits", &form).await;
     let kept = s.start("manual").await.unwrap();
-    assert_eq!(s.finished(kept).await.run.status, "limit_exceeded");
+    assert_eq!(s.finished(kept).await.run.status, RunState::LimitExceeded);
     let apply = || async {
         let run: Uuid = s
             .admin
@@ -655,7 +656,7 @@ async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_ch
         .await
         .unwrap();
     let refused = apply().await;
-    assert_eq!(refused.run.status, "failed");
+    assert_eq!(refused.run.status, RunState::Failed);
     let error = refused.error.unwrap();
     assert!(
         error.contains("now connected to another Microsoft 365 tenant"),
@@ -694,7 +695,7 @@ async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_ch
         )
         .await;
     let refused = apply().await;
-    assert_eq!(refused.run.status, "failed");
+    assert_eq!(refused.run.status, RunState::Failed);
     let error = refused.error.unwrap();
     assert!(
         error.contains("recipients changed since the plan was made"),
@@ -718,7 +719,7 @@ async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_ch
     // applied, nothing kept, and it stays failed as it was ended.
     end_runs_behind_the_workers_back_at(&s.app.pool, "apply").await;
     let ended = apply().await;
-    assert_eq!(ended.run.status, "failed");
+    assert_eq!(ended.run.status, RunState::Failed);
     assert_eq!(ended.error.as_deref(), Some("Ended by an operator."));
     assert_eq!(s.accounts().await, 0);
     assert_eq!(s.changes(ended.run.id, "", "").await.total, 0);
@@ -729,7 +730,7 @@ async fn apply_these_changes_is_refused_cleanly_when_the_tenant_or_an_address_ch
 
     // And with all of that undone, the plan applies.
     let applied = apply().await;
-    assert_eq!(applied.run.status, "applied", "{applied:?}");
+    assert_eq!(applied.run.status, RunState::Applied, "{applied:?}");
     assert!(s.accounts().await > 5);
 }
 
@@ -753,7 +754,7 @@ async fn an_unreadable_operations_limit_fails_the_run_and_changes_nothing(pool: 
     .unwrap();
     let run = s.start("manual").await.unwrap();
     let detail = s.finished(run).await;
-    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.run.status, RunState::Failed);
     let error = detail.error.unwrap();
     assert!(
         error.starts_with("The Operations Limit setting can't be used (Total Operations – Limit: "),

@@ -1,0 +1,65 @@
+//! What an account is and where it comes from (`accounts.kind`, `accounts.source`): one
+//! definition for the directory connectors, the engine, the server functions and the pages.
+
+use crate::macros::sql_enum;
+use crate::run::SyncSource;
+
+sql_enum! {
+    /// What an account is in Roster (`accounts.kind`).
+    pub enum AccountKind as "account kind" {
+        /// A user's mailbox (personal, shared or room).
+        Mailbox = "mailbox",
+        /// A distribution list, mail-enabled security group or Microsoft 365 group.
+        DistributionList = "distribution_list",
+    }
+}
+
+impl AccountKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountKind::Mailbox => "Mailbox",
+            AccountKind::DistributionList => "Distribution list",
+        }
+    }
+}
+
+sql_enum! {
+    /// Who keeps an account (`accounts.source`): an admin by hand, or a directory's sync.
+    pub enum AccountSource as "account source" {
+        Manual = "manual",
+        Office365 = "office365",
+        GoogleWorkspace = "google_workspace",
+        Ldap = "ldap",
+    }
+}
+
+impl AccountSource {
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountSource::Manual => "Manual",
+            AccountSource::Office365 => "Office 365",
+            AccountSource::GoogleWorkspace => "Google Workspace",
+            AccountSource::Ldap => "AD/LDAP",
+        }
+    }
+
+    /// The directory that keeps the account; `None` for a manual one.
+    pub fn synced(self) -> Option<SyncSource> {
+        match self {
+            AccountSource::Manual => None,
+            AccountSource::Office365 => Some(SyncSource::Office365),
+            AccountSource::GoogleWorkspace => Some(SyncSource::GoogleWorkspace),
+            AccountSource::Ldap => Some(SyncSource::Ldap),
+        }
+    }
+}
+
+impl From<SyncSource> for AccountSource {
+    fn from(source: SyncSource) -> AccountSource {
+        match source {
+            SyncSource::Office365 => AccountSource::Office365,
+            SyncSource::GoogleWorkspace => AccountSource::GoogleWorkspace,
+            SyncSource::Ldap => AccountSource::Ldap,
+        }
+    }
+}
