@@ -293,10 +293,11 @@ async fn connected_domain(pool: &PgPool, browser: &Browser, a: &Instance, tenant
 async fn a_run_is_followed_from_another_instance_and_fails_within_its_lease_when_its_instance_dies(
     pool: PgPool,
 ) {
-    let (emu, tenant) = generated_tenant(300, 10, &[DOMAIN], 21).await;
-    // Every request to Microsoft takes 1.5 s: the run lasts some twenty seconds.
+    // Every request to Microsoft takes 3 s; the users (three pages of 999, after the token and
+    // their delta link) are the longest chain of the round: the run lasts some fifteen seconds.
+    let (emu, tenant) = generated_tenant(2500, 10, &[DOMAIN], 21).await;
     emu.state().set_faults(FaultConfig {
-        latency_ms: 1500,
+        latency_ms: 3000,
         ..FaultConfig::default()
     });
     let shared = Shared::new(&pool, &emu);
