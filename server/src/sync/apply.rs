@@ -75,6 +75,7 @@ pub async fn apply(
     let source = spec.source.as_str();
     // The run whose plan matched accounts by address (`sync_run_identities`).
     let planned_by = kept.map_or(run, |k| k.run_id);
+    let clock = std::time::Instant::now();
     let mut tx = pool.begin().await.context("starting to apply")?;
     // Nothing else changes this domain's synced recipients while we apply (manual edits of
     // them are refused, and only one run per domain is active): the lock makes it certain.
@@ -345,7 +346,7 @@ pub async fn apply(
         tracing::warn!(run_id = %run, %domain, "the run was ended by someone else before its changes were applied; nothing applied");
         return Ok(Applied::EndedElsewhere);
     }
-    tracing::info!(run_id = %run, %domain, ?counts, "sync applied");
+    tracing::info!(run_id = %run, %domain, ?counts, apply_ms = clock.elapsed().as_millis() as u64, "sync applied");
     tx.commit().await.context("committing the changes")?;
     Ok(Applied::Done)
 }

@@ -23,6 +23,20 @@ pub enum Scope {
 /// Objects normalized per page.
 const PAGE: i64 = 2_000;
 
+/// A mirrored object as read to be planned.
+struct Row {
+    external_id: String,
+    kind: String,
+    display_name: Option<String>,
+    mail: Option<String>,
+    proxy_addresses: Vec<String>,
+    account_enabled: bool,
+    guest: bool,
+    mail_enabled: bool,
+    security_enabled: bool,
+    unified: bool,
+}
+
 /// Adds to the run's changed objects those the domain's last applied sync skipped with a
 /// warning (an address in the way — a manual account, another domain's — may be free now).
 pub async fn retry_skipped(pool: &sqlx::PgPool, spec: &RunSpec) -> Result<u64> {
@@ -81,26 +95,45 @@ pub async fn stage_from_mirror(
     let mut after = String::new();
     let mut staged = 0u64;
     loop {
-        // Only objects that may become accounts: users that are not guests, lists.
-        let rows = sqlx::query!(
-            r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
-                      o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified
-               from directory_objects o
-               where o.organization_id = $1 and o.domain_id = $2 and o.external_id > $3
-                 and ((o.kind = 'user' and not o.guest) or (o.kind = 'group' and o.mail_enabled))
-                 and ($4 or o.external_id in (select d.external_id from sync_dirty d
-                                              where d.organization_id = $1 and d.run_id = $5))
-               order by o.external_id
-               limit $6"#,
-            org,
-            domain,
-            after,
-            scope == Scope::All,
-            run,
-            PAGE
-        )
-        .fetch_all(pool)
-        .await
+        // Only objects that may become accounts: users that are not guests, lists. A change
+        // round's plan starts from its (few) changed objects, not from the whole mirror.
+        let rows: Vec<Row> = match scope {
+            Scope::All => sqlx::query_as!(
+                Row,
+                r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
+                          o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified
+                   from directory_objects o
+                   where o.organization_id = $1 and o.domain_id = $2 and o.external_id > $3
+                     and ((o.kind = 'user' and not o.guest) or (o.kind = 'group' and o.mail_enabled))
+                   order by o.external_id
+                   limit $4"#,
+                org,
+                domain,
+                after,
+                PAGE
+            )
+            .fetch_all(pool)
+            .await,
+            Scope::Changed => sqlx::query_as!(
+                Row,
+                r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
+                          o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified
+                   from sync_dirty d
+                   join directory_objects o on o.organization_id = d.organization_id
+                        and o.domain_id = $2 and o.external_id = d.external_id
+                   where d.organization_id = $1 and d.run_id = $5 and d.external_id > $3
+                     and ((o.kind = 'user' and not o.guest) or (o.kind = 'group' and o.mail_enabled))
+                   order by d.external_id
+                   limit $4"#,
+                org,
+                domain,
+                after,
+                PAGE,
+                run
+            )
+            .fetch_all(pool)
+            .await,
+        }
         .context("reading mirrored objects to plan")?;
         let Some(last) = rows.last() else {
             break;

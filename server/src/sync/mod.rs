@@ -487,7 +487,9 @@ async fn execute(
 ) -> Result<Outcome> {
     let identity = directory.identity();
     let start = resume::start(pool, spec, &identity, rules).await?;
+    let clock = Instant::now();
     let round = read::read(pool, directory, spec, start.resume).await?;
+    let read_ms = clock.elapsed().as_millis() as u64;
     let scope = if round.full || start.plan_all {
         expand::Scope::All
     } else {
@@ -499,6 +501,7 @@ async fn execute(
         expand::close_over_lists(pool, spec).await?;
     }
     let accounts_read = expand::stage_from_mirror(pool, spec, rules, scope).await?;
+    let expand_ms = clock.elapsed().as_millis() as u64 - read_ms;
     sqlx::query!(
         "update sync_runs set accounts_read = $3 where organization_id = $1 and id = $2",
         spec.run.organization_id,
@@ -518,6 +521,10 @@ async fn execute(
     };
     check_not_emptied(would_hold, synced_now)?;
     let counts = plan::plan(pool, spec, scope, limits, accounts_read).await?;
+    let plan_ms = clock.elapsed().as_millis() as u64 - read_ms - expand_ms;
+    // Where a run's time goes, for operators tuning a large domain.
+    tracing::info!(run_id = %spec.run.run_id, full = round.full, ?scope, objects = round.objects,
+        accounts = accounts_read, read_ms, expand_ms, plan_ms, "sync read and planned");
     set_phase(pool, spec.run, RunPhase::CheckLimits).await?;
     let exceeded = exceeded_limits(&counts, limits);
     if !exceeded.is_empty() {
