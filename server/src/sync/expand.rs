@@ -94,7 +94,11 @@ pub async fn stage_from_mirror(
     let (org, run, domain) = (spec.run.organization_id, spec.run.run_id, spec.domain_id);
     let mut after = String::new();
     let mut staged = 0u64;
+    let (mut reading, mut expanding, mut staging) = Default::default();
+    let time =
+        |total: &mut std::time::Duration, since: std::time::Instant| *total += since.elapsed();
     loop {
+        let clock = std::time::Instant::now();
         // Only objects that may become accounts: users that are not guests, lists. A change
         // round's plan starts from its (few) changed objects, not from the whole mirror.
         let rows: Vec<Row> = match scope {
@@ -163,7 +167,11 @@ pub async fn stage_from_mirror(
             .filter(|o| normalize(&o.to_object(Vec::new()), rules).is_some())
             .map(|o| o.external_id.as_str())
             .collect();
+        time(&mut reading, clock);
+        let clock = std::time::Instant::now();
         let mut members = list_members(pool, spec, &lists).await?;
+        time(&mut expanding, clock);
+        let clock = std::time::Instant::now();
         let accounts: Vec<_> = objects
             .iter()
             .filter_map(|o| {
@@ -172,7 +180,11 @@ pub async fn stage_from_mirror(
             })
             .collect();
         staged += stage::stage(pool, spec.run, &accounts).await?;
+        time(&mut staging, clock);
     }
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    tracing::info!(run_id = %run, ?scope, staged, reading_ms = ms(reading), expanding_ms = ms(expanding),
+        normalizing_and_staging_ms = ms(staging), "planned objects staged");
     Ok(staged)
 }
 

@@ -18,7 +18,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::RunSpec;
 use anyhow::{Context, Result};
-use roster_core::directory::{ChangePage, MirrorKind, MirrorObject, ObjectChange, ObjectPatch};
+use roster_core::directory::{
+    ChangePage, Collection, MirrorKind, MirrorObject, ObjectChange, ObjectPatch,
+};
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -64,6 +66,9 @@ pub async fn write_page(
     page: ChangePage,
 ) -> Result<usize> {
     let objects = page.changes.len();
+    // In a full round only a group comes back (its next chunk of members): others need no
+    // read of what the round already wrote.
+    let may_repeat = !full || page.collection == Collection::Groups;
     // Fold the page per object (an object may appear more than once), in page order.
     let mut order: Vec<String> = Vec::new();
     let mut folded: HashMap<String, Folded> = HashMap::new();
@@ -132,7 +137,11 @@ pub async fn write_page(
         .map(String::as_str)
         .collect();
 
-    let base = current(pool, spec, full, &present).await?;
+    let base = if may_repeat {
+        current(pool, spec, full, &present).await?
+    } else {
+        HashMap::new()
+    };
     let mut merged: Vec<MirrorObject> = Vec::with_capacity(present.len());
     let mut members_added: Vec<MemberRow<'_>> = Vec::new();
     let mut members_removed: Vec<MemberRow<'_>> = Vec::new();

@@ -73,6 +73,8 @@ async fn read_round(
     // shows users until the first page of lists, then lists, each with its own count.
     let (mut users, mut others) = (0u64, 0u64);
     let mut phase = RunPhase::FetchUsers;
+    let started = std::time::Instant::now();
+    let mut writing = std::time::Duration::ZERO;
     let mut next = pager.next_page().await?;
     while let Some(page) = next {
         let collection = page.collection;
@@ -82,7 +84,12 @@ async fn read_round(
         // The next page is fetched while this one is written: the directory's latency and
         // Postgres's writes overlap.
         let (written, following) = tokio::join!(
-            mirror::write_page(pool, spec, full, page),
+            async {
+                let clock = std::time::Instant::now();
+                let written = mirror::write_page(pool, spec, full, page).await;
+                writing += clock.elapsed();
+                written
+            },
             pager.next_page()
         );
         let written = written? as u64;
@@ -115,6 +122,8 @@ async fn read_round(
     if full {
         mirror::end_full_round(pool, spec).await?;
     }
+    tracing::info!(run_id = %run.run_id, full, objects, round_ms = started.elapsed().as_millis() as u64,
+        mirror_writes_ms = writing.as_millis() as u64, "directory read");
     Ok(Round {
         full,
         resume_after: pager.resume_state(),
