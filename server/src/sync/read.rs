@@ -122,6 +122,14 @@ async fn read_round(
     if full {
         mirror::end_full_round(pool, spec).await?;
     }
+    if objects >= super::ANALYZE_FROM {
+        // The expansion of lists joins what was just written: with stale statistics (a first
+        // sync finds the tables empty) the planner walks the memberships row by row.
+        sqlx::query("analyze directory_objects, directory_members")
+            .execute(pool)
+            .await
+            .context("refreshing the mirror's statistics")?;
+    }
     tracing::info!(run_id = %run.run_id, full, objects, round_ms = started.elapsed().as_millis() as u64,
         mirror_writes_ms = writing.as_millis() as u64, "directory read");
     Ok(Round {
