@@ -198,6 +198,13 @@ async fn list_members(
     if lists.is_empty() {
         return Ok(members);
     }
+    // A page's expansion is many small index joins: compiling it (JIT, which its estimated
+    // cost triggers) takes longer than running it, page after page.
+    let mut tx = pool.begin().await.context("expanding list members")?;
+    sqlx::query("set local jit = off")
+        .execute(&mut *tx)
+        .await
+        .context("expanding list members")?;
     let rows = sqlx::query!(
         r#"with recursive reach(root, id) as (
                select m.group_id, m.member_id from directory_members m
@@ -215,9 +222,10 @@ async fn list_members(
         spec.domain_id,
         lists as &[&str]
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await
     .context("expanding list members")?;
+    tx.commit().await.context("expanding list members")?;
     for r in rows {
         let Ok(address) = EmailAddress::parse(&r.address) else {
             continue;
