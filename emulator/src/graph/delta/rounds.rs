@@ -22,31 +22,9 @@ pub(super) fn full_page(
 ) -> (Vec<Obj>, Pos) {
     let mut value = Vec::new();
     match coll {
-        Collection::Users => {
-            let (items, next) = page_of(&tenant.users, after, size, |_| true);
-            value.extend(items.iter().map(|u| user_json(u, sel)));
-            let pos = match next {
-                Some(a) => Pos::Full {
-                    to,
-                    after: Some(a),
-                    moff: 0,
-                },
-                None => Pos::Done { seq: to },
-            };
-            (value, pos)
-        }
+        Collection::Users => plain_page(&tenant.users, after, size, to, |u| user_json(u, sel)),
         Collection::Contacts => {
-            let (items, next) = page_of(&tenant.contacts, after, size, |_| true);
-            value.extend(items.iter().map(|c| contact_json(c, sel)));
-            let pos = match next {
-                Some(a) => Pos::Full {
-                    to,
-                    after: Some(a),
-                    moff: 0,
-                },
-                None => Pos::Done { seq: to },
-            };
-            (value, pos)
+            plain_page(&tenant.contacts, after, size, to, |c| contact_json(c, sel))
         }
         Collection::Groups => {
             // A group with more than MEMBERS_PER_OBJECT members appears again, with the next
@@ -111,6 +89,27 @@ pub(super) fn full_page(
             (value, Pos::Done { seq: to })
         }
     }
+}
+
+/// A page of a collection whose objects each fit on one page (users, contacts).
+fn plain_page<V>(
+    map: &std::collections::BTreeMap<String, V>,
+    after: Option<&str>,
+    size: usize,
+    to: u64,
+    json: impl Fn(&V) -> Obj,
+) -> (Vec<Obj>, Pos) {
+    let (items, next) = page_of(map, after, size, |_| true);
+    let value = items.into_iter().map(json).collect();
+    let pos = match next {
+        Some(a) => Pos::Full {
+            to,
+            after: Some(a),
+            moff: 0,
+        },
+        None => Pos::Done { seq: to },
+    };
+    (value, pos)
 }
 
 pub(super) fn changes_page(
