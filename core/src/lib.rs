@@ -52,6 +52,6 @@ pub use names::{
     MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH,
 };
 pub use recipients::{NotificationRecipients, RecipientsError, MAX_NOTIFICATION_RECIPIENTS};
-pub use run::{ChangeKind, RunPhase, RunState, RunTrigger, SyncSource, UnknownValue};
+pub use run::{ChangeKind, ReadKind, RunPhase, RunState, RunTrigger, SyncSource, UnknownValue};
 pub use schedule::{next_slot, slot_offset, ScheduleError, SyncSchedule};
 pub use server_type::{ServerType, ServerTypeError};

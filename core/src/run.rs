@@ -71,6 +71,26 @@ sql_enum! {
 }
 
 sql_enum! {
+    /// How a run read the directory (`sync_runs.read_kind`).
+    pub enum ReadKind as "sync run read kind" {
+        /// Everything: the first sync, a lost resume point, a new tenant, or the weekly full read.
+        Full = "full",
+        /// Only what changed since the last applied sync.
+        Changes = "changes",
+    }
+}
+
+impl ReadKind {
+    /// For the run page.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReadKind::Full => "The whole directory",
+            ReadKind::Changes => "Only what changed since the last sync",
+        }
+    }
+}
+
+sql_enum! {
     /// What started a run (`sync_runs.trigger`).
     pub enum RunTrigger as "sync run trigger" {
         /// An admin (Manual Sync, Test Sync, Apply these changes), named in `requested_by`.
@@ -195,6 +215,7 @@ mod tests {
         RunTrigger,
         SyncSource,
         ChangeKind,
+        ReadKind,
         crate::AccountKind,
         crate::AccountSource
     );
@@ -254,6 +275,9 @@ mod tests {
         each_parses(&["manual", "schedule"], RunTrigger::ALL);
         round_trips(SyncSource::ALL);
         each_parses(&["office365", "google_workspace", "ldap"], SyncSource::ALL);
+        round_trips(ReadKind::ALL);
+        // 20261203000014_directory_mirror.sql: sync_runs_read_kind_check
+        each_parses(&["full", "changes"], ReadKind::ALL);
     }
 
     #[test]

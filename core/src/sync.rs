@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{LimitKind, OperationsLimits};
+pub use crate::run::ReadKind;
 
 /// How many changes of each kind a plan holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -168,42 +169,6 @@ pub fn summary(counts: &PlannedCounts) -> String {
         "No changes".to_owned()
     } else {
         parts.join(", ")
-    }
-}
-
-/// How a run read the directory (`sync_runs.read_kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadKind {
-    /// Everything: the first sync, a lost resume point, a new tenant, or the weekly full read.
-    Full,
-    /// Only what changed since the last applied sync.
-    Changes,
-}
-
-impl ReadKind {
-    /// Its text in SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadKind::Full => "full",
-            ReadKind::Changes => "changes",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ReadKind> {
-        match text {
-            "full" => Some(ReadKind::Full),
-            "changes" => Some(ReadKind::Changes),
-            _ => None,
-        }
-    }
-
-    /// For the run page.
-    pub fn describe(self) -> &'static str {
-        match self {
-            ReadKind::Full => "The whole directory",
-            ReadKind::Changes => "Only what changed since the last sync",
-        }
     }
 }
 

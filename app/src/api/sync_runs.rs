@@ -368,7 +368,12 @@ pub async fn get_sync_run(domain_id: Uuid, run_id: Uuid) -> Result<RunDetail, Ap
             requested_by: r.requested_by,
             attempt: r.attempt,
             started_at: r.started_at,
-            read_kind: r.read_kind.as_deref().and_then(roster_core::sync::ReadKind::parse),
+            read_kind: r
+                .read_kind
+                .as_deref()
+                .map(roster_core::sync::ReadKind::parse)
+                .transpose()
+                .or_internal("reading how a run read the directory")?,
             counts,
             exceeded: exceeded.iter().map(ToString::to_string).collect(),
             error: r.error,
