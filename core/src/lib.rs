@@ -15,6 +15,7 @@ pub mod domain_name;
 pub mod email_address;
 pub mod exclude_pattern;
 pub mod inbound;
+pub mod ldap;
 pub mod limits;
 #[cfg(feature = "connectors")]
 pub mod microsoft;
