@@ -101,6 +101,8 @@ pub struct AccountRow {
     pub kind: AccountKind,
     pub aliases: Vec<String>,
     pub source: AccountSource,
+    /// `false` when the directory disabled the account (it still receives mail).
+    pub enabled: bool,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -63,3 +63,15 @@ impl From<SyncSource> for AccountSource {
         }
     }
 }
+
+/// A disabled directory account, in the words of a change's before/after text (the run page,
+/// its CSV export and the report email all show that text): "Bob, mailbox, disabled in the
+/// directory".
+pub const DISABLED_IN_DIRECTORY: &str = "disabled in the directory";
+/// An account the directory enabled again, in a change's after text.
+pub const ENABLED_AGAIN: &str = "enabled again";
+/// The Email Accounts list's badge on a disabled account, and what it means.
+pub const DISABLED_BADGE: &str = "Disabled";
+pub const DISABLED_BADGE_HINT: &str = "disabled in the directory; still receives mail";
+/// The account page's sentence for a disabled account.
+pub const DISABLED_DETAILS: &str = "Disabled in your directory. Roster still accepts its mail (a disabled shared mailbox still receives mail).";

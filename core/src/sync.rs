@@ -14,7 +14,9 @@ pub use crate::run::ReadKind;
 pub struct PlannedCounts {
     pub accounts_added: u64,
     pub accounts_deleted: u64,
-    /// Accounts whose display name or kind changes, their primary address kept.
+    /// Accounts whose display name, kind or enabled flag (disabled in the directory, or
+    /// enabled again) changes, their primary address kept. Neither an add nor a delete: no
+    /// Operations Limit counts them.
     pub accounts_updated: u64,
     /// Accounts (directory objects) whose primary address changes — and maybe their display
     /// name or kind with it. Apart from `accounts_updated`; neither an add nor a delete, so no

@@ -15,6 +15,8 @@ pub struct ListPage {
     pub display_name: Option<String>,
     pub kind: AccountKind,
     pub source: AccountSource,
+    /// `false` when the directory disabled the account (it still receives mail).
+    pub enabled: bool,
     pub aliases: Vec<String>,
     pub members: Paged<String>,
 }
@@ -31,7 +33,7 @@ pub async fn get_list_members(
         let pool = req.state.pool.clone();
         let org = admin.organization_id;
         let row = sqlx::query!(
-            r#"select a.address, a.display_name, a.kind, a.source,
+            r#"select a.address, a.display_name, a.kind, a.source, a.enabled,
                       coalesce(array(select ad.address from addresses ad
                                      where ad.organization_id = a.organization_id
                                        and ad.account_id = a.id and not ad.is_primary
@@ -64,6 +66,7 @@ pub async fn get_list_members(
             display_name: row.display_name,
             kind: AccountKind::parse(&row.kind).or_internal("reading an account")?,
             source: AccountSource::parse(&row.source).or_internal("reading an account")?,
+            enabled: row.enabled,
             aliases: row.aliases,
             members: Paged {
                 rows: members,

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
+use roster_core::account::{DISABLED_BADGE, DISABLED_BADGE_HINT};
 use uuid::Uuid;
 
 /// The account actions, shared by every row.
@@ -263,11 +264,14 @@ fn AccountRowView(row: AccountRow, domain_id: Uuid, actions: AccountActions) -> 
     view! {
         <tr>
             <td>
-                {if row.kind == AccountKind::DistributionList {
-                    view! { <A href=format!("/domains/{domain_id}/accounts/{}", row.id)>{row.address.clone()}</A> }.into_any()
-                } else {
-                    row.address.clone().into_any()
-                }}
+                <A href=format!("/domains/{domain_id}/accounts/{}", row.id)>{row.address.clone()}</A>
+                {(!row.enabled).then(|| view! {
+                    " "
+                    <span class="badge neutral" title=DISABLED_BADGE_HINT>
+                        {DISABLED_BADGE}
+                        <span class="visually-hidden">{format!(" ({DISABLED_BADGE_HINT})")}</span>
+                    </span>
+                })}
             </td>
             <td>{row.kind.label()}</td>
             <td class="aliases">{aliases_text}</td>

@@ -1,5 +1,6 @@
-//! A distribution list's page: its addresses and members. A synced list is read-only: its
-//! members come from the directory at each sync.
+//! An account's page: its name, kind, source and addresses, whether the directory disabled it,
+//! and for a distribution list its members. A synced account is read-only: it comes from the
+//! directory at each sync.
 
 use crate::api::list_members::get_list_members;
 use crate::components::pager::Pager;
@@ -10,6 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use roster_core::account::{DISABLED_BADGE, DISABLED_DETAILS};
 use uuid::Uuid;
 
 #[component]
@@ -36,10 +38,10 @@ pub fn ListMembersPage() -> impl IntoView {
         get_list_members(domain_id, account_id, page)
     });
     view! {
-        <Title text=format!("Distribution list · {}", domain.name) />
+        <Title text=format!("Email account · {}", domain.name) />
         <p><A href=format!("/domains/{domain_id}/accounts")>"← Email Accounts"</A></p>
         <div class="async">
-        <Transition fallback=|| view! { <Loading what="Loading the list…" /> }>
+        <Transition fallback=|| view! { <Loading what="Loading the account…" /> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
@@ -47,23 +49,31 @@ pub fn ListMembersPage() -> impl IntoView {
                         let pages = l.members.pages();
                         let empty = l.members.rows.is_empty();
                         let synced = l.source != AccountSource::Manual;
-                        let kind_note = (l.kind != AccountKind::DistributionList)
-                            .then_some("This account is a mailbox: it has no members.");
+                        let list = l.kind == AccountKind::DistributionList;
+                        let source = l.source.label();
                         view! {
                             <h1>{l.address.clone()}</h1>
                             <section class="panel" aria-labelledby="list-facts">
-                                <h2 id="list-facts" class="visually-hidden">"About this list"</h2>
+                                <h2 id="list-facts" class="visually-hidden">"About this account"</h2>
                                 <dl class="facts">
                                     <dt>"Name"</dt><dd>{l.display_name.clone().unwrap_or_else(|| "—".to_owned())}</dd>
                                     <dt>"Kind"</dt><dd>{l.kind.label()}</dd>
-                                    <dt>"Source"</dt><dd>{l.source.label()}</dd>
+                                    <dt>"Source"</dt><dd>{source}</dd>
                                     <dt>"Aliases"</dt><dd>{if l.aliases.is_empty() { "—".to_owned() } else { l.aliases.join(", ") }}</dd>
+                                    {(!l.enabled).then(|| view! {
+                                        <dt>"Status"</dt><dd><span class="badge neutral">{DISABLED_BADGE}</span></dd>
+                                    })}
                                 </dl>
+                                {(!l.enabled).then(|| view! { <p class="notice" role="note">{DISABLED_DETAILS}</p> })}
                                 {synced.then(|| view! {
-                                    <p class="muted">{format!("Kept in step with {} at each sync: change its members there.", l.source.label())}</p>
+                                    <p class="muted">{if list {
+                                        format!("Kept in step with {source} at each sync: change its members there.")
+                                    } else {
+                                        format!("Kept in step with {source} at each sync: change it there.")
+                                    }}</p>
                                 })}
-                                {kind_note.map(|n| view! { <p class="muted">{n}</p> })}
                             </section>
+                            {list.then(move || view! {
                             <section class="section" aria-labelledby="members-title">
                                 <h2 id="members-title">{format!("Members ({})", thousands(l.members.total))}</h2>
                                 <table class="table">
@@ -75,6 +85,7 @@ pub fn ListMembersPage() -> impl IntoView {
                                 </table>
                                 <Pager page=l.members.page pages href=move |n| format!("?page={n}") />
                             </section>
+                            })}
                         }.into_any()
                     }
                 }

@@ -143,6 +143,10 @@ pub struct DirectoryAccount {
     pub aliases: Vec<EmailAddress>,
     pub kind: AccountKind,
     pub display_name: DisplayName,
+    /// Whether the directory has the account enabled: `false` for a disabled user (Microsoft
+    /// 365 `accountEnabled: false`, AD `userAccountControl` bit 2), whose mailbox — often a
+    /// shared or room mailbox — still receives mail, so it stays a recipient. Lists: `true`.
+    pub enabled: bool,
     /// For distribution lists: the addresses of the members (nested lists flattened; users
     /// and contacts with an address, in any domain), sorted and without duplicates.
     pub members: Vec<EmailAddress>,

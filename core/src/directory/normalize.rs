@@ -8,7 +8,8 @@
 //!   stray spaces trimmed (`"SMTP: bob@…"`), addresses case-folded and deduplicated;
 //! - addresses in other domains, in `*.onmicrosoft.com`, and non-SMTP entries (`X500:`,
 //!   `X400:`, `SIP:`, `EUM:`, `SPO:`) are ignored;
-//! - users are mailboxes (shared and room mailboxes too, enabled or not); mail-enabled groups
+//! - users are mailboxes (shared and room mailboxes too, enabled or not: a disabled account's
+//!   mailbox still receives mail, so it is kept, marked disabled); mail-enabled groups
 //!   are distribution lists with their members' addresses; guests, contacts, security groups
 //!   without mail and objects without an address in the domain give nothing;
 //! - an excluded address drops the account, an excluded alias drops only that alias.
@@ -99,14 +100,16 @@ fn display_name(raw: Option<&str>) -> DisplayName {
 
 /// The account `object` becomes in `rules.domain`, if any.
 pub fn normalize(object: &DirectoryObject, rules: &DomainRules) -> Option<DirectoryAccount> {
-    let kind = match object.kind {
+    let (kind, enabled) = match object.kind {
         ObjectKind::User { guest: true, .. } => return None,
-        ObjectKind::User { .. } => AccountKind::Mailbox,
+        ObjectKind::User {
+            account_enabled, ..
+        } => (AccountKind::Mailbox, account_enabled),
         ObjectKind::Group {
             mail_enabled: false,
             ..
         } => return None,
-        ObjectKind::Group { .. } => AccountKind::DistributionList,
+        ObjectKind::Group { .. } => (AccountKind::DistributionList, true),
         ObjectKind::Contact => return None,
     };
     let domain = rules.domain.as_str();
@@ -146,6 +149,7 @@ pub fn normalize(object: &DirectoryObject, rules: &DomainRules) -> Option<Direct
         aliases: aliases.into_iter().collect(),
         kind,
         display_name: display_name(object.display_name.as_deref()),
+        enabled,
         members: members.into_iter().collect(),
     })
 }
@@ -355,6 +359,41 @@ mod tests {
         };
         let a = normalize(&u, &rules("contoso.com")).unwrap();
         assert_eq!(a.kind, AccountKind::Mailbox);
+        assert!(
+            !a.enabled,
+            "the account keeps the directory's disabled flag"
+        );
+        assert_eq!(a.address.as_str(), "room1@contoso.com");
+    }
+
+    #[test]
+    fn enabled_users_and_lists_are_enabled() {
+        let u = user(Some("adele@contoso.com"), &["SMTP:adele@contoso.com"]);
+        assert!(normalize(&u, &rules("contoso.com")).unwrap().enabled);
+        let g = group(true, &["SMTP:sales@contoso.com"], vec![]);
+        assert!(normalize(&g, &rules("contoso.com")).unwrap().enabled);
+    }
+
+    #[test]
+    fn only_the_flag_differs_between_an_enabled_and_a_disabled_user() {
+        let on = user(None, &["SMTP:bob@contoso.com", "smtp:robert@contoso.com"]);
+        let mut off = on.clone();
+        off.kind = ObjectKind::User {
+            account_enabled: false,
+            guest: false,
+        };
+        let (on, off) = (
+            normalize(&on, &rules("contoso.com")).unwrap(),
+            normalize(&off, &rules("contoso.com")).unwrap(),
+        );
+        assert!(on.enabled && !off.enabled);
+        assert_eq!(
+            DirectoryAccount {
+                enabled: true,
+                ..off
+            },
+            on
+        );
     }
 
     #[test]

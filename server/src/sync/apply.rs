@@ -188,7 +188,8 @@ pub async fn apply(
     .context("deleting accounts")?;
 
     sqlx::query!(
-        r#"update accounts a set display_name = c.new_display_name, kind = c.new_kind
+        r#"update accounts a set display_name = c.new_display_name, kind = c.new_kind,
+               enabled = coalesce(c.new_enabled, a.enabled)
            from sync_run_changes c
            where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_update'
              and a.organization_id = $1 and a.domain_id = $3 and a.source = $4 and a.address = c.address"#,
@@ -210,8 +211,10 @@ pub async fn apply(
 
     let added = sqlx::query!(
         r#"with added as (
-               insert into accounts (organization_id, domain_id, address, kind, source, display_name, external_id)
-               select $1, $3, c.address, c.new_kind, $4, c.new_display_name, c.external_id
+               insert into accounts (organization_id, domain_id, address, kind, source, display_name,
+                                     external_id, enabled)
+               select $1, $3, c.address, c.new_kind, $4, c.new_display_name, c.external_id,
+                      coalesce(c.new_enabled, true)
                from sync_run_changes c
                where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_add'
                returning id, address

@@ -13,6 +13,7 @@ struct StagedRow<'a> {
     external_id: &'a str,
     kind: &'a str,
     display_name: &'a str,
+    enabled: bool,
     aliases: Vec<&'a str>,
     members: Vec<&'a str>,
 }
@@ -30,17 +31,19 @@ pub async fn stage(pool: &PgPool, run: RunRef, accounts: &[DirectoryAccount]) ->
             external_id: &a.external_id,
             kind: a.kind.as_str(),
             display_name: a.display_name.as_str(),
+            enabled: a.enabled,
             aliases: a.aliases.iter().map(|x| x.as_str()).collect(),
             members: a.members.iter().map(|x| x.as_str()).collect(),
         })
         .collect();
     sqlx::query!(
         r#"insert into sync_staging
-               (organization_id, run_id, address, external_id, kind, display_name, aliases, members)
-           select $1, $2, r.address, r.external_id, r.kind, r.display_name,
+               (organization_id, run_id, address, external_id, kind, display_name, enabled,
+                aliases, members)
+           select $1, $2, r.address, r.external_id, r.kind, r.display_name, r.enabled,
                   coalesce(r.aliases, '{}'), coalesce(r.members, '{}')
            from jsonb_to_recordset($3) as r(address text, external_id text, kind text,
-                display_name text, aliases text[], members text[])
+                display_name text, enabled boolean, aliases text[], members text[])
            on conflict do nothing"#,
         run.organization_id,
         run.run_id,
