@@ -341,7 +341,7 @@ fn random_edit(t: &mut Tenant, rng: &mut StdRng, serial: &mut u32) {
         .map(|u| u.id.clone())
         .collect();
     let groups: Vec<String> = t.groups.keys().cloned().collect();
-    match rng.gen_range(0..9) {
+    match rng.gen_range(0..10) {
         // A new user with an alias.
         0 => {
             let id = format!("00000000-0000-4000-9000-{n:012}");
@@ -424,6 +424,14 @@ fn random_edit(t: &mut Tenant, rng: &mut StdRng, serial: &mut u32) {
             t.add_group(new_list(&id, &format!("list{n}"), true, &members))
                 .unwrap();
         }
+        // A user is disabled, or enabled again.
+        8 => {
+            if let Some(u) = users.choose(rng) {
+                let mut user = t.users[u].clone();
+                user.account_enabled = !user.account_enabled;
+                t.update_user(user).unwrap();
+            }
+        }
         // A list is deleted.
         _ => {
             if let Some(g) = groups.choose(rng) {
@@ -433,9 +441,10 @@ fn random_edit(t: &mut Tenant, rng: &mut StdRng, serial: &mut u32) {
     }
 }
 
-/// Property-style: several rounds of random adds, deletes, renames, alias edits, membership
-/// and nesting changes; after each, the incremental sync leaves exactly the recipients a full
-/// read of the directory gives (through the other Graph path: lists and transitiveMembers).
+/// Property-style: several rounds of random adds, deletes, renames, alias edits, accounts
+/// disabled and enabled again, membership and nesting changes; after each, the incremental
+/// sync leaves exactly the recipients a full read of the directory gives (through the other
+/// Graph path: lists and transitiveMembers).
 #[sqlx::test(migrations = "../migrations")]
 async fn random_changes_synced_incrementally_equal_a_full_read(pool: PgPool) {
     let (emu, id) = tenant(400, 40).await;

@@ -5,6 +5,7 @@ mod abuse;
 mod accounts;
 mod auth;
 mod delta_sync;
+mod disabled_accounts;
 mod domains;
 mod helpers;
 mod instances;

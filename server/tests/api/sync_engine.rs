@@ -107,10 +107,12 @@ impl Setup {
             .1
     }
 
-    /// Every recipient row of the domain with its row version: a write changes the `xmin`.
+    /// Every recipient row of the domain (an account's disabled flag too) with its row
+    /// version: a write changes the `xmin`.
     pub(crate) async fn snapshot(&self) -> BTreeSet<(String, String)> {
         let rows: Vec<(String, String)> = sqlx::query_as(
-            r#"select 'account ' || a.address || ' ' || a.kind || ' ' || coalesce(a.display_name, ''), a.xmin::text
+            r#"select 'account ' || a.address || ' ' || a.kind || ' ' || coalesce(a.display_name, '')
+                      || case when a.enabled then '' else ' (disabled)' end, a.xmin::text
                from accounts a where a.domain_id = $1
                union all
                select 'address ' || ad.address || ' ' || ad.is_primary, ad.xmin::text
@@ -144,10 +146,11 @@ pub(crate) async fn expected(dir: &MicrosoftDirectory, rules: &DomainRules) -> B
     let mut rows = BTreeSet::new();
     for a in collect_accounts(&mut dir.pager(), rules).await.unwrap() {
         rows.insert(format!(
-            "account {} {} {}",
+            "account {} {} {}{}",
             a.address,
             a.kind.as_str(),
-            a.display_name
+            a.display_name,
+            if a.enabled { "" } else { " (disabled)" }
         ));
         rows.insert(format!("address {} true", a.address));
         for alias in &a.aliases {
