@@ -521,6 +521,50 @@ mod tests {
     }
 
     #[test]
+    fn an_account_disabled_or_enabled_again_reads_as_a_change_saying_so() {
+        use crate::account::{DISABLED_IN_DIRECTORY, ENABLED_AGAIN};
+        let updated = PlannedCounts {
+            accounts_updated: 2,
+            ..PlannedCounts::default()
+        };
+        let mut r = report(ReportOutcome::Applied(updated));
+        let change = |address: &str, before: String, after: String| ReportChange {
+            kind: ChangeKind::AccountUpdate,
+            address: address.into(),
+            item: None,
+            before: Some(before),
+            after: Some(after),
+            new_address: None,
+        };
+        r.changes = vec![
+            change(
+                "bob@contoso.com",
+                "Bob, mailbox".into(),
+                format!("Bob, mailbox, {DISABLED_IN_DIRECTORY}"),
+            ),
+            change(
+                "support@contoso.com",
+                format!("Support, mailbox, {DISABLED_IN_DIRECTORY}"),
+                format!("Support, mailbox, {ENABLED_AGAIN}"),
+            ),
+        ];
+        r.changes_total = 2;
+        let c = compose(&r);
+        assert!(
+            c.text.contains("- Account changed: bob@contoso.com (Bob, mailbox → Bob, mailbox, disabled in the directory)\n"),
+            "{}",
+            c.text
+        );
+        assert!(
+            c.text.contains("- Account changed: support@contoso.com (Support, mailbox, disabled in the directory → Support, mailbox, enabled again)"),
+            "{}",
+            c.text
+        );
+        assert!(c.text.contains("2 accounts updated"), "{}", c.text);
+        assert!(c.html.contains("Bob, mailbox, disabled in the directory"));
+    }
+
+    #[test]
     fn bodies_hold_counts_error_advice_and_the_link() {
         let failed = compose(&report(ReportOutcome::Failed {
             message: "Consent was revoked.".into(),

@@ -107,3 +107,14 @@ export async function setFaults(faults: Record<string, unknown>) {
   });
   expect(response.ok, await response.text()).toBe(true);
 }
+
+/** Sets `accountEnabled` of the tenant's user `n` (as numbered by `createTenant`). */
+export async function setAccountEnabled(tenant: Tenant, n: number, enabled: boolean) {
+  const id = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+  const response = await fetch(`${emulator}/_emulator/tenants/${tenant.id}/users/${id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accountEnabled: enabled }),
+  });
+  expect(response.ok, await response.text()).toBe(true);
+}

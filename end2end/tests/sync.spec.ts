@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { test, expect, signIn, addDomain, uniqueDomain, hydrated, rowWith } from './fixtures';
-import { createTenant, generateTenant, openSync, grantPermission, setFaults } from './m365';
+import { createTenant, generateTenant, openSync, grantPermission, setFaults, setAccountEnabled } from './m365';
 import type { Page } from '@playwright/test';
 
 function syncPanel(page: Page) {
@@ -167,4 +167,37 @@ test('Manual Sync works without JavaScript @nojs', async ({ page, login }) => {
     await expect(lastRun(page, 'sync')).toContainText('+4 accounts', { timeout: 1000 });
   }).toPass({ timeout: 20_000 });
   await expect(rowWith(history(page), login.email)).toContainText('+4 accounts, +1 alias, 1 list changed');
+});
+
+test('a user disabled in the directory is synced as a disabled account that still receives mail', async ({ page, login }) => {
+  const domain = uniqueDomain('disabled');
+  const tenant = await createTenant(domain);
+  await setAccountEnabled(tenant, 3, false); // megan: a shared mailbox, say
+  await connectedDomain(page, login, tenant);
+  await syncPanel(page).getByRole('button', { name: 'Manual Sync' }).click();
+  await expect(lastRun(page, 'sync')).toContainText('+4 accounts');
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email Accounts' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /accounts?$/ })).toHaveText('4 accounts');
+  const main = page.getByRole('main');
+  // The badge is in the address's cell, its meaning in the tooltip and for screen readers.
+  const megan = main.getByRole('row').filter({ hasText: `megan@${domain}` });
+  const badge = megan.locator('.badge');
+  await expect(badge).toBeVisible();
+  await expect(badge).toHaveAttribute('title', 'disabled in the directory; still receives mail');
+  await expect(megan.getByRole('cell').first()).toHaveAccessibleName(
+    /Disabled \(disabled in the directory; still receives mail\)$/,
+  );
+  await expect(main.locator('.badge')).toHaveCount(1);
+  await expect(rowWith(main, `adele@${domain}`)).toBeVisible();
+
+  await hydrated(page);
+  await megan.getByRole('link', { name: `megan@${domain}` }).click();
+  await expect(page.getByRole('heading', { level: 1, name: `megan@${domain}` })).toBeVisible();
+  await expect(page.getByRole('note')).toHaveText(
+    'Disabled in your directory. Roster still accepts its mail (a disabled shared mailbox still receives mail).',
+  );
+  await expect(main.getByRole('definition').filter({ hasText: 'Disabled' })).toBeVisible();
+  // A mailbox has no member list.
+  await expect(page.getByRole('heading', { name: /^Members/ })).toHaveCount(0);
 });
