@@ -18,6 +18,14 @@ pub(crate) async fn test_connection(
     inner: &Inner,
     rules: &DomainRules,
 ) -> Result<ConnectionTest, DirectoryError> {
+    let result = test(inner, rules).await;
+    if let Err(error) = &result {
+        tracing::info!(%error, detail = ?error.ldap(), "LDAP Test Connection failed");
+    }
+    result
+}
+
+async fn test(inner: &Inner, rules: &DomainRules) -> Result<ConnectionTest, DirectoryError> {
     let mut session = connect_first(inner, 0).await?;
     let target = session.target(inner);
     let (host, port, user) = (target.host.to_owned(), target.port, target.user.to_owned());
