@@ -313,10 +313,14 @@ async fn read(
                     seen: HashSet::new(),
                     next_range: None,
                 };
-                list.add_members(raw.texts("member"));
-                if let Some((span, values)) = raw.member_range() {
-                    list.add_members(values);
-                    list.next_range = span.end.map(|end| end + 1);
+                // A ranged answer is the authoritative one (AD then sends `member` empty;
+                // Samba sends it whole as well): read it, and the rest by ranges.
+                match raw.member_range() {
+                    Some((span, values)) => {
+                        list.add_members(values);
+                        list.next_range = span.end.map(|end| end + 1);
+                    }
+                    None => list.add_members(raw.texts("member")),
                 }
                 lists.push(list);
             } else {
