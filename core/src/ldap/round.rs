@@ -353,7 +353,12 @@ async fn read(
         }
         unknown.into_iter().collect()
     };
-    let target_attributes = attributes.clone();
+    // A member looked up is never a list here: its own members are not read.
+    let target_attributes: Vec<String> = attributes
+        .iter()
+        .filter(|a| !a.to_ascii_lowercase().starts_with("member"))
+        .cloned()
+        .collect();
     let looked_up: Vec<Result<Option<(String, EntryObject)>, DirectoryError>> =
         stream::iter(unknown)
             .map(|dn| {
@@ -477,6 +482,47 @@ pub(crate) fn next_range(answer: &RawEntry, asked: u64) -> Option<u64> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::ldap::{LdapPassword, LdapSettingsInput};
+
+    #[test]
+    fn searches_ask_for_every_attribute_the_objects_need_once() {
+        let settings = LdapSettingsInput {
+            servers: "dc1.example.com".into(),
+            security: "ldaps".into(),
+            verify_certificate: true,
+            bind_user: "roster@example.com".into(),
+            base_dns: "dc=example,dc=com".into(),
+            alias_attributes: "proxyAddresses, mailLocalAddress, cn".into(),
+            list_value: "group".into(),
+            ..LdapSettingsInput::default()
+        }
+        .parse()
+        .unwrap();
+        let inner = Inner {
+            settings,
+            password: LdapPassword::new("x".into()).unwrap(),
+            tuning: super::super::connect::Tuning {
+                member_range: 1000,
+                ..Default::default()
+            },
+        };
+        assert_eq!(
+            search_attributes(&inner),
+            [
+                "mail",
+                "proxyAddresses",
+                "mailLocalAddress",
+                "cn",
+                "objectClass",
+                "displayName",
+                "objectGUID",
+                "entryUUID",
+                "userAccountControl",
+                "member",
+                "member;range=0-999"
+            ]
+        );
+    }
 
     fn answer(attr: &str, values: &[&str]) -> RawEntry {
         RawEntry {
