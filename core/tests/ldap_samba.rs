@@ -110,6 +110,16 @@ async fn test_connection_over_starttls_shows_accounts() {
     assert_eq!(test.objects_read(), 500);
     assert_eq!(test.sample.len(), 10);
     assert!(test.sample.iter().all(|a| a.address.domain() == DOMAIN));
+    // The AD preset's built-in Exchange search string is a filter AD takes (Samba has no
+    // Exchange schema, so it finds nothing here).
+    let preset = LdapSettingsInput {
+        filter: String::new(),
+        ..samba_input("ldaps")
+    };
+    let test = directory(preset, &samba_password())
+        .test_connection(&rules(DOMAIN))
+        .await;
+    assert!(test.is_ok(), "{test:?}");
 }
 
 #[tokio::test]

@@ -279,6 +279,17 @@ async fn test_connection_names_every_failure() {
         "{e:?}"
     );
 
+    // The built-in Exchange search string (written with spaces) is a filter the server takes.
+    let dir = directory(
+        LdapSettingsInput {
+            filter: String::new(),
+            ..slapd_input("ldaps")
+        },
+        &password,
+    );
+    let test = dir.test_connection(&rules(DOMAIN)).await;
+    assert!(test.is_ok(), "{test:?}");
+
     // Plain LDAP works too (this slapd allows it).
     let dir = directory(slapd_input("none"), &password);
     assert!(dir.test_connection(&rules(DOMAIN)).await.is_ok());

@@ -17,6 +17,8 @@ mod entry;
 #[cfg(feature = "connectors")]
 mod errors;
 #[cfg(feature = "connectors")]
+mod filter;
+#[cfg(feature = "connectors")]
 mod round;
 #[cfg(feature = "connectors")]
 mod sample;

@@ -283,7 +283,7 @@ async fn read(
                 adapters,
                 base_dn,
                 Scope::Subtree,
-                settings.effective_filter(),
+                &super::filter::compact_filter(settings.effective_filter()),
                 attributes.clone(),
             )
             .await

@@ -65,7 +65,7 @@ async fn test(inner: &Inner, rules: &DomainRules) -> Result<ConnectionTest, Dire
             adapters,
             &base_dn,
             Scope::Subtree,
-            inner.settings.effective_filter(),
+            &super::filter::compact_filter(inner.settings.effective_filter()),
             search_attributes(inner),
         )
         .await
