@@ -355,6 +355,20 @@ async fn a_server_failing_mid_run_hands_the_round_to_the_next() {
     assert!(e.is_transient());
     assert!(e.to_string().contains(&proxy));
 
+    // The next server can't be reached either: still the mid-run failure.
+    let closed = closed_beside(port).await;
+    let then_closed = LdapSettingsInput {
+        servers: format!("{proxy}, {closed}"),
+        ..alone.clone()
+    };
+    let e = Mirror::read(&directory(then_closed, &slapd_password()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, DirectoryError::LdapConnectionLost { .. }),
+        "{e:?}"
+    );
+
     let with_next = LdapSettingsInput {
         servers: format!("{proxy}, 127.0.0.1"),
         ..alone

@@ -14,7 +14,8 @@
 //!
 //! Failover: when the serving server fails mid-read (connection lost, or no answer in time),
 //! the round starts again from the start on the next server of the list; pages already sent
-//! are sent again, which changes nothing in the mirror. Without a next server the round fails.
+//! are sent again, which changes nothing in the mirror. When no later server of the list can
+//! be used, the round fails with the mid-read failure (the later servers' errors are logged).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -146,10 +147,21 @@ async fn run(inner: Arc<Inner>, tx: mpsc::Sender<Message>) {
     let started = std::time::Instant::now();
     let mut start = 0;
     let last = inner.settings.servers.len().saturating_sub(1);
+    // The failure of the server that served last, once one failed mid-read.
+    let mut mid_run: Option<DirectoryError> = None;
     loop {
         let mut session = match connect_first(&inner, start).await {
             Ok(s) => s,
             Err(e) => {
+                // No next server could take over: the round failed where it failed.
+                let e = match mid_run {
+                    Some(first) => {
+                        tracing::warn!(error = %e, detail = ?e.ldap(),
+                            "no further LDAP server could take the round over");
+                        first
+                    }
+                    None => e,
+                };
                 let _ = tx.send(Message::Failed(e)).await;
                 return;
             }
@@ -167,6 +179,7 @@ async fn run(inner: Arc<Inner>, tx: mpsc::Sender<Message>) {
                 tracing::warn!(server = %session.host, error = %e, detail = ?e.ldap(),
                     "LDAP server failed mid-read; starting the round again on the next server");
                 start = session.index + 1;
+                mid_run = Some(e);
             }
             Err(Stop::Failed(e)) => {
                 tracing::warn!(server = %session.host, error = %e, detail = ?e.ldap(),
