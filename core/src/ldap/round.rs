@@ -17,7 +17,7 @@
 //! are sent again, which changes nothing in the mirror. When no later server of the list can
 //! be used, the round fails with the mid-read failure (the later servers' errors are logged).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -195,21 +195,15 @@ async fn run(inner: Arc<Inner>, tx: mpsc::Sender<Message>) {
 struct PendingList {
     dn: String,
     object: EntryObject,
-    /// Member DNs, normalized, without duplicates.
-    members: Vec<String>,
-    seen: HashSet<String>,
+    /// Member DNs, normalized.
+    members: BTreeSet<String>,
     /// Where range retrieval goes on, if the server cut the members.
     next_range: Option<u64>,
 }
 
 impl PendingList {
     fn add_members<'a>(&mut self, dns: impl IntoIterator<Item = &'a str>) {
-        for dn in dns {
-            let dn = normalize_dn(dn);
-            if self.seen.insert(dn.clone()) {
-                self.members.push(dn);
-            }
-        }
+        self.members.extend(dns.into_iter().map(normalize_dn));
     }
 }
 
@@ -322,8 +316,7 @@ async fn read(
                 let mut list = PendingList {
                     dn: raw.dn.clone(),
                     object,
-                    members: Vec::new(),
-                    seen: HashSet::new(),
+                    members: BTreeSet::new(),
                     next_range: None,
                 };
                 // A ranged answer is the authoritative one (AD then sends `member` empty;
@@ -574,11 +567,13 @@ mod tests {
                 kind: crate::directory::MirrorKind::Group,
                 patch: Default::default(),
             },
-            members: vec![],
-            seen: HashSet::new(),
+            members: BTreeSet::new(),
             next_range: None,
         };
         list.add_members(["CN=A,DC=X", "cn=a, dc=x", "cn=b,dc=x"]);
-        assert_eq!(list.members, ["cn=a,dc=x", "cn=b,dc=x"]);
+        assert_eq!(
+            list.members.iter().collect::<Vec<_>>(),
+            ["cn=a,dc=x", "cn=b,dc=x"]
+        );
     }
 }
