@@ -331,6 +331,23 @@ async fn the_first_server_that_answers_serves() {
         "{e:?}"
     );
     assert_eq!(e.ldap().unwrap().tried.len(), 2, "{:?}", e.ldap());
+    // The error shown is the one of the server that got furthest: the rejected sign-in on
+    // the second, not the refused connection of the first.
+    let e = directory(
+        LdapSettingsInput {
+            servers: format!("{closed}, 127.0.0.1"),
+            ..slapd_input("none")
+        },
+        "not-the-password",
+    )
+    .test_connection(&rules(DOMAIN))
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, DirectoryError::LdapBindRejected { .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.ldap().unwrap().tried.len(), 2, "{:?}", e.ldap());
 }
 
 #[tokio::test]
