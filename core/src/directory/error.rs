@@ -1,7 +1,9 @@
 //! `DirectoryError`: every way reading a customer's directory can fail, as variants the UI can
 //! match. `Display` is a sentence for an admin (what is wrong and what to do); what the
 //! directory itself said (Microsoft's `AADSTSnnnn` or Graph error code, its text, the request
-//! id) is kept apart in a [`MicrosoftDetail`] for the details pane, logs and support.
+//! id) is kept apart in a [`MicrosoftDetail`] for the details pane, logs and support; what an
+//! LDAP server said (its result code, Active Directory's sub-code, its diagnostic text) in an
+//! [`LdapDetail`].
 
 use std::fmt;
 
@@ -42,6 +44,148 @@ impl fmt::Display for MicrosoftDetail {
             parts.push(format!("request id {id}"));
         }
         f.write_str(&parts.join(", "))
+    }
+}
+
+/// What an LDAP server answered (or what went wrong on the way to it), kept beside Roster's
+/// own message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LdapDetail {
+    /// `host:port` of the server this is about.
+    pub server: String,
+    /// The LDAP result code (49 invalidCredentials, 32 noSuchObject, …), when the server sent one.
+    pub result_code: Option<u32>,
+    /// Active Directory's sub-code of a rejected bind (`52e`, `533`, `775`, …).
+    pub ad_code: Option<String>,
+    /// The server's diagnostic text, or the network/TLS error, first line, cut to 300 chars.
+    pub message: Option<String>,
+    /// Every server tried before giving up, each with why it failed (connection phase only).
+    pub tried: Vec<String>,
+}
+
+impl LdapDetail {
+    pub fn new(server: impl Into<String>) -> LdapDetail {
+        LdapDetail {
+            server: server.into(),
+            ..LdapDetail::default()
+        }
+    }
+
+    /// The detail with this diagnostic text (first line, at most 300 characters).
+    pub fn with_message(mut self, message: impl AsRef<str>) -> LdapDetail {
+        let line = message.as_ref().lines().next().unwrap_or_default().trim();
+        if !line.is_empty() {
+            self.message = Some(line.chars().take(300).collect());
+        }
+        self
+    }
+}
+
+impl fmt::Display for LdapDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = vec![format!("server {}", self.server)];
+        if let Some(rc) = self.result_code {
+            parts.push(format!("LDAP result {rc}"));
+        }
+        if let Some(code) = &self.ad_code {
+            parts.push(format!("AD code {code}"));
+        }
+        if let Some(message) = &self.message {
+            parts.push(message.clone());
+        }
+        if !self.tried.is_empty() {
+            parts.push(format!("servers tried: {}", self.tried.join("; ")));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Why Active Directory rejected a bind, from the `data NNN` of its diagnostic text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdBindReason {
+    /// `52e`
+    WrongPassword,
+    /// `525`
+    NoSuchUser,
+    /// `530`
+    NotPermittedNow,
+    /// `531`
+    NotPermittedHere,
+    /// `532`
+    PasswordExpired,
+    /// `533`
+    AccountDisabled,
+    /// `701`
+    AccountExpired,
+    /// `773`
+    MustResetPassword,
+    /// `775`
+    LockedOut,
+}
+
+impl AdBindReason {
+    pub const ALL: [AdBindReason; 9] = [
+        AdBindReason::WrongPassword,
+        AdBindReason::NoSuchUser,
+        AdBindReason::NotPermittedNow,
+        AdBindReason::NotPermittedHere,
+        AdBindReason::PasswordExpired,
+        AdBindReason::AccountDisabled,
+        AdBindReason::AccountExpired,
+        AdBindReason::MustResetPassword,
+        AdBindReason::LockedOut,
+    ];
+
+    /// AD's code, as in `data 52e`.
+    pub fn code(self) -> &'static str {
+        match self {
+            AdBindReason::WrongPassword => "52e",
+            AdBindReason::NoSuchUser => "525",
+            AdBindReason::NotPermittedNow => "530",
+            AdBindReason::NotPermittedHere => "531",
+            AdBindReason::PasswordExpired => "532",
+            AdBindReason::AccountDisabled => "533",
+            AdBindReason::AccountExpired => "701",
+            AdBindReason::MustResetPassword => "773",
+            AdBindReason::LockedOut => "775",
+        }
+    }
+
+    /// Finds `data <code>` in AD's diagnostic text (`80090308: LdapErr: DSID-0C09042A,
+    /// comment: AcceptSecurityContext error, data 52e, v3839`).
+    pub fn from_diagnostic(text: &str) -> Option<AdBindReason> {
+        let lower = text.to_ascii_lowercase();
+        let at = lower.find("data ")?;
+        let code: String = lower[at + 5..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect();
+        AdBindReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// What it means and what to do, for the admin.
+    fn explain(self) -> &'static str {
+        match self {
+            AdBindReason::WrongPassword => "the password is wrong. Enter the account's current password.",
+            AdBindReason::NoSuchUser => "no such user exists. Check the user name (user@domain or its full DN).",
+            AdBindReason::NotPermittedNow => "the account may not sign in at this time of day. Allow the account to sign in at all hours.",
+            AdBindReason::NotPermittedHere => "the account may not sign in from this computer. Remove the account's workstation restriction.",
+            AdBindReason::PasswordExpired => "the account's password has expired. Set a new password (ideally one that does not expire for this service account) and enter it here.",
+            AdBindReason::AccountDisabled => "the account is disabled. Enable it in Active Directory.",
+            AdBindReason::AccountExpired => "the account has expired. Extend its expiry date in Active Directory.",
+            AdBindReason::MustResetPassword => "the account must change its password at next sign-in. Set a password without that requirement and enter it here.",
+            AdBindReason::LockedOut => "the account is locked out after too many wrong passwords. Unlock it in Active Directory, then check the password entered here.",
+        }
+    }
+}
+
+fn bind_message(user: &str, reason: &Option<AdBindReason>) -> String {
+    match reason {
+        Some(reason) => format!(
+            "The LDAP server rejected the sign-in of “{user}”: {}",
+            reason.explain()
+        ),
+        None => format!("The LDAP server rejected the sign-in of “{user}” (invalid credentials). Check the user name (user@domain or its full DN) and the password."),
     }
 }
 
@@ -100,6 +244,91 @@ pub enum DirectoryError {
     /// An answer that could not be understood.
     #[error("Microsoft 365 sent an answer Roster could not read.")]
     InvalidResponse { reason: String },
+
+    /// LDAP: the server's name does not resolve.
+    #[error("Roster could not find the LDAP server “{host}”: the name does not resolve in DNS. Check the server name, or enter its IP address.")]
+    LdapHostNotFound {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP: the TCP connection was refused or the host is unreachable.
+    #[error("Roster could not connect to the LDAP server at {host}:{port}: the connection was refused or the host is unreachable. Check the server name and port, and that the server accepts connections from Roster.")]
+    LdapConnectFailed {
+        host: String,
+        port: u16,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP: no TCP connection (or TLS handshake) within the connect timeout.
+    #[error("The LDAP server at {host}:{port} did not accept a connection in time. Check the server name and port, and that a firewall lets Roster through.")]
+    LdapConnectTimedOut {
+        host: String,
+        port: u16,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP: the server's certificate chains to no trusted CA.
+    #[error("The certificate of the LDAP server “{host}” is not trusted: no known certificate authority signed it. Paste the certificate of the CA that signed it (PEM) into the connection settings; as a last resort, turn certificate verification off.")]
+    LdapTlsUntrusted {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP: the certificate is valid, but for other names.
+    #[error("The certificate of the LDAP server is not valid for the name “{host}”: it was issued for other names. Enter the server by a name its certificate is issued for.")]
+    LdapTlsNameMismatch {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP: any other TLS failure (expired certificate, no common protocol, not TLS at all).
+    #[error("Roster could not set up an encrypted connection with the LDAP server “{host}”. Check that the security setting matches the port (LDAPS usually on 636, StartTLS on 389) and that the server's certificate is valid.")]
+    LdapTls {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP: the custom CA certificate could not be used.
+    #[error("The CA certificate entered in the connection settings could not be read: {reason} Paste the CA certificate in PEM form (-----BEGIN CERTIFICATE-----).")]
+    LdapBadCaCertificate { reason: String },
+    /// LDAP result 49 on the bind, with Active Directory's reason where it gave one.
+    #[error("{}", bind_message(user, reason))]
+    LdapBindRejected {
+        user: String,
+        reason: Option<AdBindReason>,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP result 8 (or 13): the server wants an encrypted connection for this bind.
+    #[error("The LDAP server “{host}” requires an encrypted connection to sign in. Choose SSL (LDAPS) or StartTLS in the connection settings.")]
+    LdapStrongAuthRequired {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP result 32 on a base DN.
+    #[error("The base DN “{base_dn}” does not exist on the LDAP server. Check its spelling, e.g. dc=example,dc=com.")]
+    LdapBaseDnNotFound {
+        base_dn: String,
+        detail: Box<LdapDetail>,
+    },
+    /// LDAP result 4 (or 11): the server stopped the search at its size limit.
+    #[error("The LDAP server stopped the search at its size limit for Roster's account. Raise the limit for that account (for paged searches too), or check that the server supports paged results.")]
+    LdapSizeLimit { detail: Box<LdapDetail> },
+    /// The search string is not a valid LDAP filter (Roster's parser, or the server's result 87).
+    #[error("The LDAP search string is not a valid filter. Check its parentheses, operators (&, |, !) and attribute=value terms, e.g. (&(mail=*)(objectClass=user)).")]
+    LdapFilterSyntax { detail: Box<LdapDetail> },
+    /// An operation (bind, a page of a search) got no answer in time.
+    #[error("The LDAP server “{host}” did not answer in time. The next sync will try again; if this persists, check the server's load.")]
+    LdapTimedOut {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
+    /// The connection dropped during the read.
+    #[error("The connection to the LDAP server “{host}” was lost during the read. Nothing was changed; the next sync will try again.")]
+    LdapConnectionLost {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
+    /// Any other refusal of the server (insufficient access, busy, unwilling to perform, …).
+    #[error("The LDAP server “{host}” refused Roster's request. See the server's answer in the details; check that Roster's account may read the base DNs.")]
+    LdapServerError {
+        host: String,
+        detail: Box<LdapDetail>,
+    },
 }
 
 impl DirectoryError {
@@ -115,6 +344,55 @@ impl DirectoryError {
                 detail.code.as_deref(),
                 Some("syncStateNotFound" | "syncStateInvalid" | "resyncRequired")
             )
+    }
+
+    /// What the LDAP server said (or what failed on the way to it), for LDAP errors.
+    pub fn ldap(&self) -> Option<&LdapDetail> {
+        match self {
+            DirectoryError::LdapHostNotFound { detail, .. }
+            | DirectoryError::LdapConnectFailed { detail, .. }
+            | DirectoryError::LdapConnectTimedOut { detail, .. }
+            | DirectoryError::LdapTlsUntrusted { detail, .. }
+            | DirectoryError::LdapTlsNameMismatch { detail, .. }
+            | DirectoryError::LdapTls { detail, .. }
+            | DirectoryError::LdapBindRejected { detail, .. }
+            | DirectoryError::LdapStrongAuthRequired { detail, .. }
+            | DirectoryError::LdapBaseDnNotFound { detail, .. }
+            | DirectoryError::LdapSizeLimit { detail }
+            | DirectoryError::LdapFilterSyntax { detail }
+            | DirectoryError::LdapTimedOut { detail, .. }
+            | DirectoryError::LdapConnectionLost { detail, .. }
+            | DirectoryError::LdapServerError { detail, .. } => Some(detail),
+            _ => None,
+        }
+    }
+
+    /// The same error with the list of servers tried (connection phase) in its detail.
+    pub fn with_servers_tried(mut self, tried: Vec<String>) -> DirectoryError {
+        if let Some(detail) = self.ldap_mut() {
+            detail.tried = tried;
+        }
+        self
+    }
+
+    fn ldap_mut(&mut self) -> Option<&mut LdapDetail> {
+        match self {
+            DirectoryError::LdapHostNotFound { detail, .. }
+            | DirectoryError::LdapConnectFailed { detail, .. }
+            | DirectoryError::LdapConnectTimedOut { detail, .. }
+            | DirectoryError::LdapTlsUntrusted { detail, .. }
+            | DirectoryError::LdapTlsNameMismatch { detail, .. }
+            | DirectoryError::LdapTls { detail, .. }
+            | DirectoryError::LdapBindRejected { detail, .. }
+            | DirectoryError::LdapStrongAuthRequired { detail, .. }
+            | DirectoryError::LdapBaseDnNotFound { detail, .. }
+            | DirectoryError::LdapSizeLimit { detail }
+            | DirectoryError::LdapFilterSyntax { detail }
+            | DirectoryError::LdapTimedOut { detail, .. }
+            | DirectoryError::LdapConnectionLost { detail, .. }
+            | DirectoryError::LdapServerError { detail, .. } => Some(detail),
+            _ => None,
+        }
     }
 
     /// What Microsoft said, when it said something.
@@ -136,6 +414,7 @@ impl DirectoryError {
             | DirectoryError::InvalidTenantId { .. }
             | DirectoryError::InvalidConfig { .. }
             | DirectoryError::InvalidResponse { .. } => None,
+            _ => None,
         }
     }
 
@@ -152,6 +431,15 @@ impl DirectoryError {
                 | DirectoryError::ServiceUnavailable(_)
                 | DirectoryError::Unreachable { .. }
                 | DirectoryError::TimedOut { .. }
+                | DirectoryError::LdapConnectFailed { .. }
+                | DirectoryError::LdapConnectTimedOut { .. }
+                | DirectoryError::LdapTimedOut { .. }
+                | DirectoryError::LdapConnectionLost { .. }
+        ) || matches!(
+            self,
+            // busy, unavailable
+            DirectoryError::LdapServerError { detail, .. }
+                if matches!(detail.result_code, Some(51 | 52))
         )
     }
 
@@ -167,6 +455,16 @@ impl DirectoryError {
                 | DirectoryError::PermissionDenied(_)
                 | DirectoryError::InvalidTenantId { .. }
                 | DirectoryError::InvalidConfig { .. }
+                | DirectoryError::LdapHostNotFound { .. }
+                | DirectoryError::LdapTlsUntrusted { .. }
+                | DirectoryError::LdapTlsNameMismatch { .. }
+                | DirectoryError::LdapTls { .. }
+                | DirectoryError::LdapBadCaCertificate { .. }
+                | DirectoryError::LdapBindRejected { .. }
+                | DirectoryError::LdapStrongAuthRequired { .. }
+                | DirectoryError::LdapBaseDnNotFound { .. }
+                | DirectoryError::LdapSizeLimit { .. }
+                | DirectoryError::LdapFilterSyntax { .. }
         )
     }
 }

@@ -16,7 +16,7 @@ pub use delta::{
     ChangePage, ChangePager, Collection, MirrorKind, MirrorObject, ObjectChange, ObjectPatch,
     ResumeState,
 };
-pub use error::{DirectoryError, MicrosoftDetail};
+pub use error::{AdBindReason, DirectoryError, LdapDetail, MicrosoftDetail};
 pub use normalize::{normalize, normalize_page, primary_address, ProxyAddress};
 
 use async_trait::async_trait;
