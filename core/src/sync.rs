@@ -179,7 +179,7 @@ pub fn summary(counts: &PlannedCounts) -> String {
 pub enum SyncRefusal {
     /// The directory answered, but with nothing for a domain that has synced accounts: far more
     /// likely a wrong filter, a removed domain or a permission problem than a real emptying.
-    #[error("The directory returned no recipients for this domain, which has {synced} synced account(s). Nothing was deleted: check the Microsoft 365 connection and the domain, then sync again.")]
+    #[error("The directory returned no recipients for this domain, which has {synced} synced account(s). Nothing was deleted: check the domain's directory connection (its sync page: Test Connection shows what Roster reads) and the domain, then sync again.")]
     EmptyDirectory { synced: u64 },
 }
 
