@@ -230,11 +230,15 @@ pub async fn spawn_app_mail(
                 dns,
                 stopping,
                 limits,
+                secret_key: Some(test_secret_key()),
             };
             // The real worker and progress listener, as in production.
             let engine = worker::Engine {
                 pool: server_pool.clone(),
-                microsoft: microsoft.map(|m| m.client),
+                connectors: app::ssr::connectors::Connectors {
+                    microsoft: microsoft.map(|m| m.client),
+                    secret_key: Some(test_secret_key()),
+                },
                 lease: roster_server::sync::lease::LeaseHolder::new(
                     std::time::Duration::from_secs(roster_server::sync::lease::DEFAULT_LEASE_SECS),
                 ),
@@ -291,6 +295,13 @@ pub async fn spawn_app_mail(
         shutdown: Some(shutdown_tx),
         server: Some(server),
     }
+}
+
+/// The tests' `ROSTER_SECRET_KEY` (`./dev` uses the same fixed key for development).
+pub const TEST_SECRET_KEY: &str = "cm9zdGVyLWRldi1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
+
+pub fn test_secret_key() -> app::ssr::secrets::SecretKey {
+    app::ssr::secrets::SecretKey::from_base64(TEST_SECRET_KEY).unwrap()
 }
 
 pub fn new_client() -> reqwest::Client {
