@@ -584,6 +584,9 @@ impl DomainOwnership {
     }
 }
 
+/// What the AD/LDAP Sync page and its refusals say when `ROSTER_SECRET_KEY` is unset.
+pub const LDAP_NOT_CONFIGURED: &str = "LDAP sync is not configured on this Roster installation: it needs a key to keep directory passwords encrypted (ROSTER_SECRET_KEY). Ask your Roster operator to set it up.";
+
 /// The AD/LDAP Sync page's connection section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LdapPanel {

@@ -41,8 +41,7 @@ pub enum Unavailable {
     Unusable(String),
 }
 
-/// What the LDAP Sync page and its refusals say when `ROSTER_SECRET_KEY` is unset.
-pub const LDAP_NOT_CONFIGURED: &str = "LDAP sync is not configured on this Roster installation: it needs a key to keep directory passwords encrypted (ROSTER_SECRET_KEY). Ask your Roster operator to set it up.";
+pub use crate::model::LDAP_NOT_CONFIGURED;
 
 /// The name of the page where a source's connection is set up.
 pub fn sync_page(source: SyncSource) -> &'static str {
