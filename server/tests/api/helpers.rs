@@ -173,6 +173,47 @@ pub async fn spawn_app_mail(
     limits: Limits,
     mail: MailSettings,
 ) -> TestApp {
+    spawn_app_keyed(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        dns,
+        limits,
+        mail,
+        Some(test_secret_key()),
+    )
+    .await
+}
+
+/// The app without `ROSTER_SECRET_KEY`: LDAP sync is not configured.
+pub async fn spawn_app_without_secret_key(pool: PgPool) -> TestApp {
+    let mail_dir = std::env::temp_dir().join(format!("roster-test-mail-{}", Uuid::new_v4()));
+    spawn_app_keyed(
+        pool,
+        false,
+        None,
+        false,
+        Default::default(),
+        Limits::default(),
+        MailSettings::files(mail_dir),
+        None,
+    )
+    .await
+}
+
+/// [`spawn_app_mail`] with `ROSTER_SECRET_KEY` (`None`: unset).
+#[allow(clippy::too_many_arguments)]
+pub async fn spawn_app_keyed(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
+    dns: roster_core::ownership::dns::DnsSettings,
+    limits: Limits,
+    mail: MailSettings,
+    secret_key: Option<app::ssr::secrets::SecretKey>,
+) -> TestApp {
     // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
     worker::setup(&pool).await.unwrap();
     // `ROSTER_TEST_LOG=debug cargo test …` shows the servers' logs.
@@ -230,14 +271,14 @@ pub async fn spawn_app_mail(
                 dns,
                 stopping,
                 limits,
-                secret_key: Some(test_secret_key()),
+                secret_key: secret_key.clone(),
             };
             // The real worker and progress listener, as in production.
             let engine = worker::Engine {
                 pool: server_pool.clone(),
                 connectors: app::ssr::connectors::Connectors {
                     microsoft: microsoft.map(|m| m.client),
-                    secret_key: Some(test_secret_key()),
+                    secret_key,
                 },
                 lease: roster_server::sync::lease::LeaseHolder::new(
                     std::time::Duration::from_secs(roster_server::sync::lease::DEFAULT_LEASE_SECS),

@@ -9,6 +9,7 @@ mod domains;
 mod helpers;
 mod instances;
 mod isolation;
+mod ldap;
 mod leases;
 mod microsoft;
 mod no_js_forms;
