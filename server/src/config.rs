@@ -223,7 +223,10 @@ impl fmt::Debug for Config {
             .field("run_lease", &self.run_lease)
             .field("metrics_token", &self.metrics_token)
             .field("mail", &self.mail)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

@@ -12,11 +12,11 @@ use crate::sync::{self, EnqueueError, NewRun, RunRef, RunSpec};
 use anyhow::{Context, Result};
 use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage};
-use app::ssr::jobs::{StartFuture, StartSync, StartSyncError, SyncJobs};
 use app::ssr::connectors::{sync_page, Connectors};
+use app::ssr::jobs::{StartFuture, StartSync, StartSyncError, SyncJobs};
 use roster_core::{
-    DomainName, DomainRules, ExcludePatterns, LimitKind, OperationLimit, OperationsLimits, RunState,
-    ServerType,
+    DomainName, DomainRules, ExcludePatterns, LimitKind, OperationLimit, OperationsLimits,
+    RunState, ServerType,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -231,10 +231,13 @@ async fn load_settings(
     .context("loading the domain's sync settings")?;
     let domain = DomainName::parse(&row.name).context("the stored domain name")?;
     let exclude = row.exclude_patterns.unwrap_or_default().join("\n");
-    let exclude = match ExcludePatterns::parse_lines(&exclude) {
-        Ok(e) => e,
-        Err(e) => return Ok(Err(format!("The Exclude Records setting can't be used ({e}). Correct it on the {page} page."))),
-    };
+    let exclude =
+        match ExcludePatterns::parse_lines(&exclude) {
+            Ok(e) => e,
+            Err(e) => return Ok(Err(format!(
+                "The Exclude Records setting can't be used ({e}). Correct it on the {page} page."
+            ))),
+        };
     // A stored limit the form could never have saved is not "no limit": the run fails closed.
     let mut limits = OperationsLimits::default();
     for (kind, stored) in [

@@ -14,7 +14,9 @@ pub async fn test_connection(domain_id: Uuid) -> Result<ConnectionTestResult, Ap
     use crate::api::domains::ssr::load_domain;
     use crate::model::SampleAccount;
     use crate::ssr::microsoft_consent::domain_rules;
-    use crate::ssr::{auth::require_admin, directory_error, internal, respond::respond, OrInternal};
+    use crate::ssr::{
+        auth::require_admin, directory_error, internal, respond::respond, OrInternal,
+    };
     use tracing::Instrument;
     respond(|req| async move {
         let admin = require_admin(&req).await?;
@@ -36,7 +38,9 @@ pub async fn test_connection(domain_id: Uuid) -> Result<ConnectionTestResult, Ap
             .test_connection(&rules)
             .instrument(span.clone())
             .await
-            .map_err(|e| span.in_scope(|| directory_error(&e, "testing the directory connection")))?;
+            .map_err(|e| {
+                span.in_scope(|| directory_error(&e, "testing the directory connection"))
+            })?;
         let count = |n: usize| u32::try_from(n).map_err(internal);
         let accounts = test
             .sample

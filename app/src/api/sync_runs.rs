@@ -164,7 +164,10 @@ pub async fn get_sync_overview(domain_id: Uuid) -> Result<SyncOverview, AppError
             .or_internal("loading the domain's directory connection")?
             .map(|_| ());
         Ok(SyncOverview {
-            configured: !matches!(available, Err(Unavailable::NotConfigured(_) | Unavailable::NotSynced(_))),
+            configured: !matches!(
+                available,
+                Err(Unavailable::NotConfigured(_) | Unavailable::NotSynced(_))
+            ),
             connected: available.is_ok(),
             unavailable: available.err().map(|u| u.message()),
             ownership_verified: crate::api::ownership::ssr::load(

@@ -138,7 +138,6 @@ fn plural(n: u32) -> &'static str {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,19 +98,22 @@ fn LdapSettingsForm(
     });
     // A new form starts from the Active Directory defaults, with LDAPS and a checked
     // certificate.
-    let input = saved.as_ref().map(|s| s.settings.clone()).unwrap_or_else(|| {
-        let d = LdapPreset::ActiveDirectory.defaults();
-        LdapSettingsInput {
-            security: LdapSecurity::Ldaps.as_str().to_owned(),
-            verify_certificate: true,
-            filter: d.filter.to_owned(),
-            email_attribute: d.email_attribute.to_owned(),
-            alias_attributes: d.alias_attributes.to_owned(),
-            list_attribute: d.list_attribute.to_owned(),
-            list_value: d.list_value.to_owned(),
-            ..LdapSettingsInput::default()
-        }
-    });
+    let input = saved
+        .as_ref()
+        .map(|s| s.settings.clone())
+        .unwrap_or_else(|| {
+            let d = LdapPreset::ActiveDirectory.defaults();
+            LdapSettingsInput {
+                security: LdapSecurity::Ldaps.as_str().to_owned(),
+                verify_certificate: true,
+                filter: d.filter.to_owned(),
+                email_attribute: d.email_attribute.to_owned(),
+                alias_attributes: d.alias_attributes.to_owned(),
+                list_attribute: d.list_attribute.to_owned(),
+                list_value: d.list_value.to_owned(),
+                ..LdapSettingsInput::default()
+            }
+        });
     let preset = RwSignal::new(saved.as_ref().map(|s| s.preset.clone()).unwrap_or_default());
     let security = RwSignal::new(input.security.clone());
     let verify = RwSignal::new(input.verify_certificate);
@@ -128,7 +131,8 @@ fn LdapSettingsForm(
         aliases.set(d.alias_attributes.to_owned());
         list_attribute.set(d.list_attribute.to_owned());
         list_value.set(d.list_value.to_owned());
-        let security = LdapSecurity::parse(&security.get_untracked()).unwrap_or(LdapSecurity::Ldaps);
+        let security =
+            LdapSecurity::parse(&security.get_untracked()).unwrap_or(LdapSecurity::Ldaps);
         port.set(security.default_port().to_string());
     };
     let port_hint = move || {
@@ -276,4 +280,3 @@ fn LdapSettingsForm(
         </ActionForm>
     }
 }
-

@@ -4,8 +4,8 @@
 
 use crate::api::sync_runs::{get_sync_run, list_run_changes, ApplyKeptPlan};
 use crate::components::confirm::{CancelButton, Dialog};
-use crate::components::layout::sync_slug;
 use crate::components::forms::{action_error, FormError, GetForm};
+use crate::components::layout::sync_slug;
 use crate::components::pager::{urlencode, Pager};
 use crate::components::status::{format_time, EmptyRow, ErrorPanel, Loading};
 use crate::error::AppError;

@@ -124,7 +124,10 @@ impl Connectors {
                 self.microsoft_directory(pool, organization_id, domain_id)
                     .await?
             }
-            SyncSource::Ldap => self.ldap_directory(pool, organization_id, domain_id).await?,
+            SyncSource::Ldap => {
+                self.ldap_directory(pool, organization_id, domain_id)
+                    .await?
+            }
             SyncSource::GoogleWorkspace => Err(Unavailable::NotConfigured(source)),
         };
         Ok(directory.map(|directory| Connection { source, directory }))
@@ -150,9 +153,7 @@ impl Connectors {
         let Some(tenant) = tenant else {
             return Ok(Err(Unavailable::NotConnected(SyncSource::Office365)));
         };
-        let directory = microsoft
-            .tenant(&tenant)
-            .context("the stored tenant id")?;
+        let directory = microsoft.tenant(&tenant).context("the stored tenant id")?;
         Ok(Ok(Box::new(directory)))
     }
 

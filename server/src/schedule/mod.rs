@@ -16,9 +16,9 @@ pub mod retry;
 
 use crate::sync::{self, NewRun};
 use anyhow::{Context, Result};
+use app::ssr::connectors::source_of;
 use chrono::{DateTime, Utc};
 use roster_core::schedule::next_slot;
-use app::ssr::connectors::source_of;
 use roster_core::{Clock, ServerType, SyncSchedule, SyncSource};
 use sqlx::PgPool;
 use std::future::Future;

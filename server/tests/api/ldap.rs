@@ -31,7 +31,10 @@ fn form<'a>(domain: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
         ("ca_pem", ""),
         ("bind_user", "cn=roster,ou=Service,dc=contoso,dc=example"),
         ("password", password),
-        ("base_dns", "ou=Staff,dc=contoso,dc=example\nou=Lists,dc=contoso,dc=example"),
+        (
+            "base_dns",
+            "ou=Staff,dc=contoso,dc=example\nou=Lists,dc=contoso,dc=example",
+        ),
         ("filter", ""),
         ("email_attribute", "mail"),
         ("alias_attributes", "mailLocalAddress"),
@@ -85,7 +88,10 @@ async fn settings_are_saved_with_the_password_sealed_and_never_shown(pool: PgPoo
         "ou=Staff,dc=contoso,dc=example\nou=Lists,dc=contoso,dc=example"
     );
     assert_eq!(saved.settings.alias_attributes, "mailLocalAddress");
-    assert_eq!(saved.settings.filter, "", "empty: the built-in search string");
+    assert_eq!(
+        saved.settings.filter, "",
+        "empty: the built-in search string"
+    );
 
     // Sealed in the database, bound to this row; never in an answer or on the page.
     let first = sealed(&app, &domain).await.unwrap();
@@ -95,7 +101,12 @@ async fn settings_are_saved_with_the_password_sealed_and_never_shown(pool: PgPoo
     assert_eq!(opens(&a, &domain, &first), PASSWORD);
     let other_row = ldap_password_context(a.organization_id, Uuid::new_v4());
     assert!(test_secret_key().open(&first, &other_row).is_err());
-    let body = a.raw("get_ldap_settings", &args).await.text().await.unwrap();
+    let body = a
+        .raw("get_ldap_settings", &args)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!body.contains(PASSWORD), "{body}");
     let page = a
         .client
@@ -341,7 +352,10 @@ async fn a_scheduled_run_of_an_unproven_ldap_domain_changes_nothing(pool: PgPool
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!((run.source.as_str(), run.trigger.as_str()), ("ldap", "schedule"));
+    assert_eq!(
+        (run.source.as_str(), run.trigger.as_str()),
+        ("ldap", "schedule")
+    );
 
     // The worker builds the LDAP directory and refuses before reading it: the DNS record
     // is not proven.
