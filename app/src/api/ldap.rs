@@ -2,6 +2,10 @@
 //! and saving them. The password is sealed under `ROSTER_SECRET_KEY` (`ssr::secrets`) and
 //! never leaves the server again; an empty password on save keeps the saved one.
 
+// `save_ldap_settings` takes one argument per form field, as the other forms' server
+// functions do; the `server` macro's browser half can't carry an attribute of its own.
+#![allow(clippy::too_many_arguments)]
+
 use crate::error::AppError;
 use crate::model::LdapPanel;
 use leptos::prelude::*;
@@ -86,7 +90,6 @@ pub async fn get_ldap_settings(domain_id: Uuid) -> Result<LdapPanel, AppError> {
 /// Saves the domain's LDAP settings: every field parsed (all errors at once, each with its
 /// field), nothing saved on any error. An empty password keeps the saved one.
 #[server(endpoint = "save_ldap_settings")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_ldap_settings(
     domain_id: Uuid,
     #[server(default)] preset: String,
