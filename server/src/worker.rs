@@ -231,13 +231,14 @@ async fn load_settings(
     .context("loading the domain's sync settings")?;
     let domain = DomainName::parse(&row.name).context("the stored domain name")?;
     let exclude = row.exclude_patterns.unwrap_or_default().join("\n");
-    let exclude =
-        match ExcludePatterns::parse_lines(&exclude) {
-            Ok(e) => e,
-            Err(e) => return Ok(Err(format!(
+    let exclude = match ExcludePatterns::parse_lines(&exclude) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(Err(format!(
                 "The Exclude Records setting can't be used ({e}). Correct it on the {page} page."
-            ))),
-        };
+            )))
+        }
+    };
     // A stored limit the form could never have saved is not "no limit": the run fails closed.
     let mut limits = OperationsLimits::default();
     for (kind, stored) in [

@@ -284,6 +284,13 @@ async fn manual_sync_of_an_ldap_domain_needs_settings_and_ownership_then_queues_
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
+    let untested = a
+        .call::<app::model::ConnectionTestResult>("test_connection", &[("domain_id", &domain)])
+        .await;
+    assert!(
+        matches!(&untested, Err((StatusCode::CONFLICT, AppError::Conflict(m))) if m.contains("not saved yet")),
+        "{untested:?}"
+    );
     let overview: SyncOverview = a.ok("get_sync_overview", &[("domain_id", &domain)]).await;
     assert!(overview.configured && !overview.connected);
     assert!(overview.unavailable.unwrap().contains("not saved yet"));
