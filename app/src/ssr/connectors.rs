@@ -192,3 +192,53 @@ impl Connectors {
         Ok(Ok(Box::new(LdapDirectory::new(settings, password))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_server_type_with_a_connector_has_its_source_and_page() {
+        assert_eq!(
+            source_of(ServerType::Office365),
+            Some(SyncSource::Office365)
+        );
+        assert_eq!(source_of(ServerType::OnPremise), Some(SyncSource::Ldap));
+        assert_eq!(source_of(ServerType::GoogleWorkspace), None);
+        for t in ServerType::ALL {
+            // The menu offers a sync page exactly for the types the registry can read.
+            assert_eq!(t.syncs(), source_of(t).is_some(), "{t:?}");
+            if let (Some(source), Some(label)) = (source_of(t), t.sync_menu_label()) {
+                assert_eq!(sync_page(source), label);
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_keep_microsofts_errors_and_name_the_page_otherwise() {
+        assert_eq!(
+            Unavailable::NotConfigured(SyncSource::Office365).into_app_error(),
+            AppError::MicrosoftNotConfigured
+        );
+        assert_eq!(
+            Unavailable::NotConnected(SyncSource::Office365).into_app_error(),
+            AppError::NotConnected
+        );
+        assert_eq!(
+            Unavailable::NotConfigured(SyncSource::Ldap).into_app_error(),
+            AppError::Conflict(LDAP_NOT_CONFIGURED.to_owned())
+        );
+        let AppError::Conflict(message) =
+            Unavailable::NotConnected(SyncSource::Ldap).into_app_error()
+        else {
+            panic!("not a conflict")
+        };
+        assert!(message.contains("AD/LDAP Sync page"), "{message}");
+        let AppError::Conflict(message) =
+            Unavailable::NotSynced(ServerType::GoogleWorkspace).into_app_error()
+        else {
+            panic!("not a conflict")
+        };
+        assert!(message.contains("Google Workspace"), "{message}");
+    }
+}

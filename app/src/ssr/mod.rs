@@ -203,3 +203,43 @@ where
         self.map_err(|e| internal(e.into().context(context)))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use roster_core::directory::MicrosoftDetail;
+    use roster_core::DirectoryError;
+
+    #[test]
+    fn a_directory_error_without_the_directorys_words_gets_a_reference() {
+        let err = DirectoryError::TimedOut {
+            host: "ldap.example.com".into(),
+        };
+        let AppError::Directory {
+            message,
+            microsoft_code,
+        } = directory_error(&err, "testing")
+        else {
+            panic!("not a directory error")
+        };
+        let (said, reference) = message.rsplit_once(" (reference ").unwrap();
+        assert_eq!(said, err.to_string());
+        assert_eq!(reference.len(), 9, "{reference}");
+        assert!(reference.ends_with(')'));
+        assert_eq!(microsoft_code, None);
+
+        let detail = MicrosoftDetail {
+            code: Some("Authorization_RequestDenied".into()),
+            ..MicrosoftDetail::default()
+        };
+        let err = DirectoryError::PermissionDenied(Box::new(detail));
+        assert_eq!(
+            directory_error(&err, "testing"),
+            AppError::Directory {
+                message: err.to_string(),
+                microsoft_code: Some("Authorization_RequestDenied".into()),
+            }
+        );
+    }
+}
