@@ -15,6 +15,7 @@ pub mod dns;
 mod edit;
 pub mod faults;
 pub mod generate;
+pub mod google;
 pub mod graph;
 mod html;
 pub mod identity;

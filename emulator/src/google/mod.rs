@@ -1,0 +1,149 @@
+//! An emulator of the parts of Google that Roster's Google Workspace sync uses: the OAuth 2.0
+//! web-server flow (consent page, token endpoint, revocation, OpenID discovery, JWKS) and the
+//! Admin SDK Directory API reads (users, groups, members, domains, domain aliases), with
+//! Google's paging, partial responses, error bodies and faults.
+//!
+//! Google serves these from three hosts (accounts.google.com, oauth2.googleapis.com,
+//! admin.googleapis.com); their paths do not overlap, so one server answers all three and
+//! Roster reaches it by pointing its three base URLs at the emulator.
+
+pub mod control;
+pub mod directory;
+pub mod errors;
+pub mod fields;
+pub mod generate;
+pub mod model;
+pub mod oauth;
+pub mod state;
+
+pub use generate::GenerateSpec;
+pub use model::WorkspaceFile;
+pub use state::{GoogleConfig, GoogleFaults, GoogleState, ThrottleKind};
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The whole Google emulator as an axum router.
+pub fn router(state: Arc<GoogleState>) -> Router {
+    Router::new()
+        .route("/o/oauth2/v2/auth", get(oauth::auth))
+        .route("/_emulator/oauth/consent", post(oauth::consent))
+        .route("/token", post(oauth::token))
+        .route("/revoke", post(oauth::revoke))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::openid_configuration),
+        )
+        .route("/oauth2/v3/certs", get(oauth::certs))
+        .route("/admin/directory/v1/users", get(directory::users))
+        .route("/admin/directory/v1/groups", get(directory::groups))
+        .route(
+            "/admin/directory/v1/groups/{group}/members",
+            get(directory::members),
+        )
+        .route(
+            "/admin/directory/v1/customer/{customer}/domains",
+            get(directory::domains),
+        )
+        .route(
+            "/admin/directory/v1/customer/{customer}/domainaliases",
+            get(directory::domain_aliases),
+        )
+        .merge(control::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+/// Counts requests to Google's surfaces (not the control API).
+async fn count(State(state): State<Arc<GoogleState>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if !path.starts_with("/_emulator/") {
+        let mut inner = state.lock();
+        inner.counters.total += 1;
+        if path.starts_with("/admin/") {
+            inner.counters.directory += 1;
+        } else {
+            inner.counters.oauth += 1;
+        }
+    }
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "google request");
+    response
+}
+
+/// A Google emulator serving in the background of this process.
+pub struct RunningGoogle {
+    base_url: String,
+    addr: SocketAddr,
+    state: Arc<GoogleState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningGoogle {
+    /// `http://127.0.0.1:PORT`: the accounts, oauth2 and admin base URL alike.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &Arc<GoogleState> {
+        &self.state
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningGoogle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Builds the state, binds `config.addr` and serves in a background task; the socket is
+/// bound before this returns.
+pub async fn spawn(config: GoogleConfig) -> anyhow::Result<RunningGoogle> {
+    let addr = config.addr;
+    let state = Arc::new(GoogleState::new(config)?);
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningGoogle {
+        base_url: format!("http://{addr}"),
+        addr,
+        state,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
