@@ -10,7 +10,7 @@ use crate::identity::keys::signing_key;
 use crate::identity::sign_in::base_url;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Json};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -103,7 +103,8 @@ fn error_page(status: StatusCode, error: &str, detail: &str) -> Response {
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     let query = serde_urlencoded::to_string(params).unwrap_or_default();
     let sep = if uri.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{uri}{sep}{query}")).into_response()
+    // Google answers 302 Found.
+    (StatusCode::FOUND, [(header::LOCATION, format!("{uri}{sep}{query}"))]).into_response()
 }
 
 /// `GET /o/oauth2/v2/auth`: checks the request, then shows the consent page.
