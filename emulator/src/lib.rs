@@ -20,6 +20,7 @@ pub mod graph;
 mod html;
 pub mod identity;
 pub mod model;
+mod serving;
 pub mod state;
 pub mod tenant;
 pub mod tokens;
@@ -38,8 +39,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The state shared by all handlers.
 pub type SharedState = Arc<EmulatorState>;
@@ -82,8 +81,7 @@ pub struct RunningEmulator {
     base_url: String,
     addr: SocketAddr,
     state: SharedState,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    server: serving::Background,
     dns: Option<dns::DnsServer>,
 }
 
@@ -109,21 +107,7 @@ impl RunningEmulator {
 
     /// Stops serving and waits for the server task to end.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await??;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.server.stop().await
     }
 }
 
@@ -142,21 +126,12 @@ pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
 /// Serves an existing state on a bound listener in a background task.
 pub fn serve(listener: TcpListener, state: SharedState) -> anyhow::Result<RunningEmulator> {
     let addr = listener.local_addr()?;
-    let (tx, rx) = oneshot::channel::<()>();
-    let app = router(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let server = serving::Background::start(listener, router(state.clone()));
     Ok(RunningEmulator {
         base_url: format!("http://{addr}"),
         addr,
         state,
-        shutdown: Some(tx),
-        task: Some(task),
+        server,
         dns: None,
     })
 }

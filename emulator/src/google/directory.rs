@@ -112,48 +112,55 @@ fn decode_token(token: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// One page of `items` (id, JSON) after the token, with `nextPageToken` when more follow.
+/// One page of `items` (id, JSON) after the token, with `nextPageToken` when more follow;
+/// `(kind, key)` of the list, `(default, max)` page sizes.
 fn page(
     customer: &str,
-    kind: &str,
-    key: &str,
+    (kind, key): (&str, &str),
     items: Vec<(String, Value)>,
     query: &ListQuery,
-    default: u32,
-    max: u32,
+    (default, max): (u32, u32),
 ) -> Result<Value, ApiError> {
     let size = page_size(query.max_results.as_deref(), default, max)?;
     let after = decode_token(query.page_token.as_deref())?;
-    let selection = match query.fields.as_deref() {
-        None => None,
-        Some(f) => Some(Selection::parse(f).ok_or_else(|| ApiError::invalid_fields(f))?),
-    };
     let mut rest = items
         .into_iter()
         .filter(|(id, _)| after.as_ref().is_none_or(|a| id > a))
         .peekable();
     let chunk: Vec<(String, Value)> = rest.by_ref().take(size).collect();
-    let more = rest.peek().is_some();
-    let mut body = json!({"kind": kind});
-    if let Some((last, _)) = chunk.last().filter(|_| more) {
-        body["nextPageToken"] = json!(URL_SAFE_NO_PAD.encode(format!("after:{last}")));
+    let next = chunk
+        .last()
+        .filter(|_| rest.peek().is_some())
+        .map(|(last, _)| URL_SAFE_NO_PAD.encode(format!("after:{last}")));
+    let items = chunk.into_iter().map(|(_, v)| v).collect();
+    envelope(customer, (kind, key), items, next, query.fields.as_deref())
+}
+
+/// A list answer: kind, the items (omitted when empty), `nextPageToken` when given, etag;
+/// trimmed to `fields`.
+fn envelope(
+    customer: &str,
+    (kind, key): (&str, &str),
+    items: Vec<Value>,
+    next: Option<String>,
+    fields: Option<&str>,
+) -> Result<Value, ApiError> {
+    let selection = match fields {
+        None => None,
+        Some(f) => Some(Selection::parse(f).ok_or_else(|| ApiError::invalid_fields(f))?),
+    };
+    let mut body = json!({ "kind": kind });
+    if let Some(next) = next {
+        body["nextPageToken"] = json!(next);
     }
-    if !chunk.is_empty() {
-        body[key] = Value::Array(chunk.into_iter().map(|(_, v)| v).collect());
+    if !items.is_empty() {
+        body[key] = Value::Array(items);
     }
     body["etag"] = json!(etag(customer, &body));
     Ok(match selection {
         Some(sel) => sel.apply(&body),
         None => body,
     })
-}
-
-fn finish(inner: &mut Inner, kind: &str, result: Result<Value, ApiError>) -> Response {
-    *inner.counters.by_kind.entry(kind.into()).or_default() += 1;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
 }
 
 /// The Workspace named by `customer` (or owning `domain`) for the grant's customer.
@@ -192,38 +199,56 @@ fn in_domain(email: &str, domain: Option<&str>) -> bool {
     })
 }
 
+/// Runs one Directory read: token, scopes and faults first, then `read` on the grant's
+/// customer id; counted under `kind`.
+fn answer(
+    state: &GoogleState,
+    headers: &HeaderMap,
+    scopes: &[&str],
+    kind: &str,
+    read: impl FnOnce(&Inner, &str) -> Result<Value, ApiError>,
+) -> Response {
+    let mut inner = state.lock();
+    *inner.counters.by_kind.entry(kind.into()).or_default() += 1;
+    let result = authorize(&mut inner, state, headers, scopes).and_then(|c| read(&inner, &c));
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+const USER_SCOPES: &[&str] = &["user.readonly", "user"];
+const GROUP_SCOPES: &[&str] = &["group.readonly", "group"];
+const MEMBER_SCOPES: &[&str] = &[
+    "group.readonly",
+    "group",
+    "group.member.readonly",
+    "group.member",
+];
+const DOMAIN_SCOPES: &[&str] = &["domain.readonly", "domain"];
+
 /// `GET /admin/directory/v1/users`.
 pub async fn users(
     State(state): State<Arc<GoogleState>>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let mut inner = state.lock();
-    let result =
-        authorize(&mut inner, &state, &headers, &["user.readonly", "user"]).and_then(|customer| {
-            let (ws, domain) = scoped(
-                &inner,
-                &customer,
-                q.customer.as_deref(),
-                q.domain.as_deref(),
-            )?;
-            let items = ws
-                .users
-                .values()
-                .filter(|u| in_domain(&u.primary_email, domain.as_deref()))
-                .map(|u| (u.id.clone(), ws.user_json(u)))
-                .collect();
-            page(
-                &ws.customer_id,
-                "admin#directory#users",
-                "users",
-                items,
-                &q,
-                100,
-                500,
-            )
-        });
-    finish(&mut inner, "users", result)
+    answer(&state, &headers, USER_SCOPES, "users", |inner, customer| {
+        let (ws, domain) = scoped(inner, customer, q.customer.as_deref(), q.domain.as_deref())?;
+        let items = ws
+            .users
+            .values()
+            .filter(|u| in_domain(&u.primary_email, domain.as_deref()))
+            .map(|u| (u.id.clone(), ws.user_json(u)))
+            .collect();
+        page(
+            &ws.customer_id,
+            ("admin#directory#users", "users"),
+            items,
+            &q,
+            (100, 500),
+        )
+    })
 }
 
 /// `GET /admin/directory/v1/groups`.
@@ -232,15 +257,13 @@ pub async fn groups(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let mut inner = state.lock();
-    let result = authorize(&mut inner, &state, &headers, &["group.readonly", "group"]).and_then(
-        |customer| {
-            let (ws, domain) = scoped(
-                &inner,
-                &customer,
-                q.customer.as_deref(),
-                q.domain.as_deref(),
-            )?;
+    answer(
+        &state,
+        &headers,
+        GROUP_SCOPES,
+        "groups",
+        |inner, customer| {
+            let (ws, domain) = scoped(inner, customer, q.customer.as_deref(), q.domain.as_deref())?;
             let items = ws
                 .groups
                 .values()
@@ -249,62 +272,50 @@ pub async fn groups(
                 .collect();
             page(
                 &ws.customer_id,
-                "admin#directory#groups",
-                "groups",
+                ("admin#directory#groups", "groups"),
                 items,
                 &q,
-                200,
-                200,
+                (200, 200),
             )
         },
-    );
-    finish(&mut inner, "groups", result)
+    )
 }
 
-/// `GET /admin/directory/v1/groups/{groupKey}/members`.
+/// `GET /admin/directory/v1/groups/{groupKey}/members` (groupKey: id, email or alias).
 pub async fn members(
     State(state): State<Arc<GoogleState>>,
     headers: HeaderMap,
     Path(group_key): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let mut inner = state.lock();
-    let result = authorize(
-        &mut inner,
+    answer(
         &state,
         &headers,
-        &[
-            "group.readonly",
-            "group",
-            "group.member.readonly",
-            "group.member",
-        ],
+        MEMBER_SCOPES,
+        "members",
+        |inner, customer| {
+            let ws = inner.workspace(customer).ok_or_else(ApiError::forbidden)?;
+            let group = ws
+                .group(&group_key)
+                .ok_or_else(|| ApiError::not_found("groupKey"))?;
+            let items = ws
+                .members
+                .get(&group.id)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                // Members page in the order they were added: the token is the position.
+                .map(|(i, m)| (format!("{i:010}"), ws.member_json(m)))
+                .collect();
+            page(
+                &ws.customer_id,
+                ("admin#directory#members", "members"),
+                items,
+                &q,
+                (200, 200),
+            )
+        },
     )
-    .and_then(|customer| {
-        let ws = inner.workspace(&customer).ok_or_else(ApiError::forbidden)?;
-        let group = ws
-            .group(&group_key)
-            .ok_or_else(|| ApiError::not_found("groupKey"))?;
-        let items = ws
-            .members
-            .get(&group.id)
-            .into_iter()
-            .flatten()
-            .enumerate()
-            // Members page in the order they were added: the token is the position.
-            .map(|(i, m)| (format!("{i:010}"), ws.member_json(m)))
-            .collect();
-        page(
-            &ws.customer_id,
-            "admin#directory#members",
-            "members",
-            items,
-            &q,
-            200,
-            200,
-        )
-    });
-    finish(&mut inner, "members", result)
 }
 
 /// `GET /admin/directory/v1/customer/{customer}/domains` (no paging).
@@ -314,10 +325,13 @@ pub async fn domains(
     Path(customer): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let mut inner = state.lock();
-    let result = authorize(&mut inner, &state, &headers, &["domain.readonly", "domain"]).and_then(
-        |granted| {
-            let (ws, _) = scoped(&inner, &granted, Some(&customer), None)?;
+    answer(
+        &state,
+        &headers,
+        DOMAIN_SCOPES,
+        "domains",
+        |inner, granted| {
+            let (ws, _) = scoped(inner, granted, Some(&customer), None)?;
             let list: Vec<Value> = ws
                 .domains()
                 .iter()
@@ -342,12 +356,50 @@ pub async fn domains(
                     v
                 })
                 .collect();
-            let mut body = json!({"kind": "admin#directory#domains", "domains": list});
-            body["etag"] = json!(etag(&ws.customer_id, &body));
-            select(body, q.fields.as_deref())
+            envelope(
+                &ws.customer_id,
+                ("admin#directory#domains", "domains"),
+                list,
+                None,
+                q.fields.as_deref(),
+            )
         },
-    );
-    finish(&mut inner, "domains", result)
+    )
+}
+
+/// `GET /admin/directory/v1/customer/{customer}/domainaliases[?parentDomainName=]`.
+pub async fn domain_aliases(
+    State(state): State<Arc<GoogleState>>,
+    headers: HeaderMap,
+    Path(customer): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    answer(
+        &state,
+        &headers,
+        DOMAIN_SCOPES,
+        "domainAliases",
+        |inner, granted| {
+            let (ws, _) = scoped(inner, granted, Some(&customer), None)?;
+            let list: Vec<Value> = ws
+                .domain_aliases
+                .iter()
+                .filter(|a| {
+                    q.parent_domain_name
+                        .as_deref()
+                        .is_none_or(|p| a.parent_domain_name.eq_ignore_ascii_case(p))
+                })
+                .map(|a| alias_json(ws, a))
+                .collect();
+            envelope(
+                &ws.customer_id,
+                ("admin#directory#domainAliases", "domainAliases"),
+                list,
+                None,
+                q.fields.as_deref(),
+            )
+        },
+    )
 }
 
 fn alias_json(ws: &Workspace, a: &super::model::DomainAliasFile) -> Value {
@@ -360,45 +412,4 @@ fn alias_json(ws: &Workspace, a: &super::model::DomainAliasFile) -> Value {
     });
     v["etag"] = json!(etag(&ws.customer_id, &v));
     v
-}
-
-fn select(body: Value, fields: Option<&str>) -> Result<Value, ApiError> {
-    match fields {
-        None => Ok(body),
-        Some(f) => Ok(Selection::parse(f)
-            .ok_or_else(|| ApiError::invalid_fields(f))?
-            .apply(&body)),
-    }
-}
-
-/// `GET /admin/directory/v1/customer/{customer}/domainaliases[?parentDomainName=]`.
-pub async fn domain_aliases(
-    State(state): State<Arc<GoogleState>>,
-    headers: HeaderMap,
-    Path(customer): Path<String>,
-    Query(q): Query<ListQuery>,
-) -> Response {
-    let mut inner = state.lock();
-    let result = authorize(&mut inner, &state, &headers, &["domain.readonly", "domain"]).and_then(
-        |granted| {
-            let (ws, _) = scoped(&inner, &granted, Some(&customer), None)?;
-            let list: Vec<Value> = ws
-                .domain_aliases
-                .iter()
-                .filter(|a| {
-                    q.parent_domain_name
-                        .as_deref()
-                        .is_none_or(|p| a.parent_domain_name.eq_ignore_ascii_case(p))
-                })
-                .map(|a| alias_json(ws, a))
-                .collect();
-            let mut body = json!({"kind": "admin#directory#domainAliases"});
-            if !list.is_empty() {
-                body["domainAliases"] = Value::Array(list);
-            }
-            body["etag"] = json!(etag(&ws.customer_id, &body));
-            select(body, q.fields.as_deref())
-        },
-    );
-    finish(&mut inner, "domainAliases", result)
 }

@@ -28,8 +28,6 @@ use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The whole Google emulator as an axum router.
 pub fn router(state: Arc<GoogleState>) -> Router {
@@ -85,8 +83,7 @@ pub struct RunningGoogle {
     base_url: String,
     addr: SocketAddr,
     state: Arc<GoogleState>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    server: crate::serving::Background,
 }
 
 impl RunningGoogle {
@@ -99,51 +96,29 @@ impl RunningGoogle {
         self.addr
     }
 
+    /// Direct access to Workspaces, grants, faults and counters.
     pub fn state(&self) -> &Arc<GoogleState> {
         &self.state
     }
 
     /// Stops serving and waits for the server task to end.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await??;
-        }
-        Ok(())
+        self.server.stop().await
     }
 }
 
-impl Drop for RunningGoogle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-/// Builds the state, binds `config.addr` and serves in a background task; the socket is
-/// bound before this returns.
+/// Builds the state, binds `config.addr` (port 0 = any free port) and serves in a background
+/// task; the socket is bound before this returns, so requests can follow at once.
 pub async fn spawn(config: GoogleConfig) -> anyhow::Result<RunningGoogle> {
-    let addr = config.addr;
+    let bind = config.addr;
     let state = Arc::new(GoogleState::new(config)?);
-    let listener = TcpListener::bind(addr).await?;
+    let listener = TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
-    let (tx, rx) = oneshot::channel::<()>();
-    let app = router(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let server = crate::serving::Background::start(listener, router(state.clone()));
     Ok(RunningGoogle {
         base_url: format!("http://{addr}"),
         addr,
         state,
-        shutdown: Some(tx),
-        task: Some(task),
+        server,
     })
 }

@@ -104,7 +104,11 @@ fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     let query = serde_urlencoded::to_string(params).unwrap_or_default();
     let sep = if uri.contains('?') { '&' } else { '?' };
     // Google answers 302 Found.
-    (StatusCode::FOUND, [(header::LOCATION, format!("{uri}{sep}{query}"))]).into_response()
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, format!("{uri}{sep}{query}"))],
+    )
+        .into_response()
 }
 
 /// `GET /o/oauth2/v2/auth`: checks the request, then shows the consent page.

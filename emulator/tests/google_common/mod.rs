@@ -51,7 +51,12 @@ pub fn sample(name: &str) -> Value {
 pub fn location_params(res: &reqwest::Response) -> (String, HashMap<String, String>) {
     let loc = res.headers()["location"].to_str().unwrap().to_string();
     let url = reqwest::Url::parse(&loc).unwrap();
-    let base = format!("{}://{}{}", url.scheme(), url.host_str().unwrap(), url.path());
+    let base = format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap(),
+        url.path()
+    );
     (base, url.query_pairs().into_owned().collect())
 }
 
@@ -98,7 +103,11 @@ pub async fn code_for(emu: &RunningGoogle, account: &str) -> String {
     assert_eq!(status, StatusCode::OK, "{page}");
     let res = client()
         .post(format!("{}/_emulator/oauth/consent", emu.base_url()))
-        .form(&[("request", request_id(&page).as_str()), ("decision", "allow"), ("account", account)])
+        .form(&[
+            ("request", request_id(&page).as_str()),
+            ("decision", "allow"),
+            ("account", account),
+        ])
         .send()
         .await
         .unwrap();
@@ -139,11 +148,18 @@ pub async fn grant(emu: &RunningGoogle, account: &str) -> Value {
 
 /// An access token of the Workspace's super admin with Roster's scopes.
 pub async fn admin_token(emu: &RunningGoogle) -> String {
-    grant(emu, "admin@acme.com").await["access_token"].as_str().unwrap().to_string()
+    grant(emu, "admin@acme.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 pub async fn get(emu: &RunningGoogle, token: &str, path: &str) -> (StatusCode, Value) {
-    let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", emu.base_url()) };
+    let url = if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{}{path}", emu.base_url())
+    };
     let res = client().get(url).bearer_auth(token).send().await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap())
@@ -175,7 +191,11 @@ pub fn shape_violations(ours: &Value, samples: &[&Value], path: &str) -> Vec<Str
             continue;
         }
         if !theirs.iter().any(|t| type_of(t) == type_of(v)) {
-            out.push(format!("{path}.{k}: {} here, {} in the samples", type_of(v), type_of(theirs[0])));
+            out.push(format!(
+                "{path}.{k}: {} here, {} in the samples",
+                type_of(v),
+                type_of(theirs[0])
+            ));
         }
         if v.is_object() {
             let subs: Vec<&Value> = theirs.iter().copied().filter(|t| t.is_object()).collect();
