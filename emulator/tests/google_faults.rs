@@ -272,29 +272,9 @@ async fn revoked_grants_expired_tokens_and_missing_scopes() {
         )],
     )
     .await;
-    let res = client()
-        .post(format!("{}/_emulator/oauth/consent", emu.base_url()))
-        .form(&[
-            ("request", request_id(&page).as_str()),
-            ("decision", "allow"),
-            ("account", "admin@acme.com"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = allow(&emu, &page, "admin@acme.com").await;
     let (_, params) = location_params(&res);
-    let (_, t) = token_call(
-        &emu,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &params["code"]),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-        ],
-    )
-    .await;
+    let (_, t) = redeem(&emu, &params["code"]).await;
     let narrow = t["access_token"].as_str().unwrap();
     assert_eq!(get(&emu, narrow, USERS).await.0, StatusCode::OK);
     let (s, body) = get(

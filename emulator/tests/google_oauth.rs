@@ -134,16 +134,7 @@ async fn full_flow_code_pkce_token_refresh_revoke_then_invalid_grant() {
     let emu = start().await;
     // Allow: the redirect carries code, state, scope and hd.
     let (_, page) = consent_page(&emu, &[]).await;
-    let res = client()
-        .post(format!("{}/_emulator/oauth/consent", emu.base_url()))
-        .form(&[
-            ("request", request_id(&page).as_str()),
-            ("decision", "allow"),
-            ("account", "admin@acme.com"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = allow(&emu, &page, "admin@acme.com").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let (base, params) = location_params(&res);
     assert_eq!(base, REDIRECT);
@@ -429,29 +420,9 @@ async fn online_access_has_no_refresh_token_and_issuer_can_be_the_emulator() {
     config.issuer = None;
     let emu = spawn(config).await.unwrap();
     let (_, page) = consent_page(&emu, &[("access_type", "online")]).await;
-    let res = client()
-        .post(format!("{}/_emulator/oauth/consent", emu.base_url()))
-        .form(&[
-            ("request", request_id(&page).as_str()),
-            ("decision", "allow"),
-            ("account", "admin@acme.com"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = allow(&emu, &page, "admin@acme.com").await;
     let (_, params) = location_params(&res);
-    let (s, tokens) = token_call(
-        &emu,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &params["code"]),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-        ],
-    )
-    .await;
+    let (s, tokens) = redeem(&emu, &params["code"]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(tokens.get("refresh_token").is_none());
     let payload = tokens["id_token"]

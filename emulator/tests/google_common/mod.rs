@@ -101,16 +101,7 @@ pub fn request_id(page: &str) -> String {
 pub async fn code_for(emu: &RunningGoogle, account: &str) -> String {
     let (status, page) = consent_page(emu, &[]).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let res = client()
-        .post(format!("{}/_emulator/oauth/consent", emu.base_url()))
-        .form(&[
-            ("request", request_id(&page).as_str()),
-            ("decision", "allow"),
-            ("account", account),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = allow(emu, &page, account).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let (_, params) = location_params(&res);
     params["code"].clone()
@@ -127,21 +118,40 @@ pub async fn token_call(emu: &RunningGoogle, form: &[(&str, &str)]) -> (StatusCo
     (status, res.json().await.unwrap())
 }
 
-/// The token response of a full grant by `account`.
-pub async fn grant(emu: &RunningGoogle, account: &str) -> Value {
-    let code = code_for(emu, account).await;
-    let (status, body) = token_call(
+/// Allow on the consent page `page` as `account`: the redirect.
+pub async fn allow(emu: &RunningGoogle, page: &str, account: &str) -> reqwest::Response {
+    client()
+        .post(format!("{}/_emulator/oauth/consent", emu.base_url()))
+        .form(&[
+            ("request", request_id(page).as_str()),
+            ("decision", "allow"),
+            ("account", account),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Redeems `code` with Roster's verifier and the client's credentials.
+pub async fn redeem(emu: &RunningGoogle, code: &str) -> (StatusCode, Value) {
+    token_call(
         emu,
         &[
             ("grant_type", "authorization_code"),
-            ("code", &code),
+            ("code", code),
             ("redirect_uri", REDIRECT),
             ("code_verifier", VERIFIER),
             ("client_id", CLIENT_ID),
             ("client_secret", SECRET),
         ],
     )
-    .await;
+    .await
+}
+
+/// The token response of a full grant by `account`.
+pub async fn grant(emu: &RunningGoogle, account: &str) -> Value {
+    let code = code_for(emu, account).await;
+    let (status, body) = redeem(emu, &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
