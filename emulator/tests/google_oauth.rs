@@ -441,3 +441,20 @@ async fn online_access_has_no_refresh_token_and_issuer_can_be_the_emulator() {
     .unwrap();
     assert_eq!(claims["iss"], emu.base_url());
 }
+
+#[tokio::test]
+async fn a_refresh_token_comes_with_the_first_consent_and_again_only_with_prompt_consent() {
+    let emu = start().await;
+    let first = grant(&emu, "admin@acme.com").await;
+    assert!(first["refresh_token"].is_string());
+    // Offline again without prompt=consent: Google sends no new refresh token.
+    let (_, page) = consent_page(&emu, &[("prompt", "")]).await;
+    let (_, params) = location_params(&allow(&emu, &page, "admin@acme.com").await);
+    let (s, again) = redeem(&emu, &params["code"]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(again.get("refresh_token").is_none(), "{again}");
+    // With prompt=consent (as Roster's "Grant again" sends it): a new one.
+    let again = grant(&emu, "admin@acme.com").await;
+    assert!(again["refresh_token"].is_string());
+    assert_ne!(again["refresh_token"], first["refresh_token"]);
+}

@@ -207,6 +207,10 @@ pub async fn auth(
         nonce: req.nonce,
         code_challenge: challenge,
         offline,
+        prompt_consent: req
+            .prompt
+            .as_deref()
+            .is_some_and(|p| p.split_whitespace().any(|p| p == "consent")),
     };
     let id = random_token("");
     let page = consent_page(&state, &id, &pending);
@@ -433,6 +437,17 @@ fn redeem_code(state: &GoogleState, form: &TokenForm, iss: &str) -> Response {
             "The account has been deleted",
         );
     };
+    // As at Google: offline access gives a refresh token on the first consent of a user to
+    // the app, and again only with `prompt=consent`.
+    let granted_before = inner.grants.values().any(|g| {
+        !g.revoked
+            && g.has_refresh_token
+            && g.user_id == pending.user_id
+            && g.customer_id == pending.customer_id
+            && g.client_id == pending.auth.client_id
+    });
+    let refresh_token = (pending.auth.offline && (pending.auth.prompt_consent || !granted_before))
+        .then(|| random_token("1//"));
     let grant = Grant {
         id: random_token(""),
         customer_id: pending.customer_id.clone(),
@@ -440,8 +455,8 @@ fn redeem_code(state: &GoogleState, form: &TokenForm, iss: &str) -> Response {
         email: user.primary_email.clone(),
         client_id: pending.auth.client_id.clone(),
         scopes: pending.auth.scopes.clone(),
-        refresh_token: pending.auth.offline.then(|| random_token("1//")),
-        has_refresh_token: pending.auth.offline,
+        refresh_token: refresh_token.clone(),
+        has_refresh_token: refresh_token.is_some(),
         revoked: false,
         created_at: now_secs(),
         nonce: pending.auth.nonce.clone(),

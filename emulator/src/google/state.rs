@@ -118,6 +118,8 @@ pub struct PendingAuth {
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub offline: bool,
+    /// `prompt=consent`: a refresh token even when the user granted the app before.
+    pub prompt_consent: bool,
 }
 
 /// An authorization code waiting for the token endpoint.
