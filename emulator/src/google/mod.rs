@@ -7,6 +7,7 @@
 //! admin.googleapis.com); their paths do not overlap, so one server answers all three and
 //! Roster reaches it by pointing its three base URLs at the emulator.
 
+pub mod batch;
 pub mod control;
 pub mod directory;
 pub mod errors;
@@ -55,6 +56,8 @@ pub fn router(state: Arc<GoogleState>) -> Router {
             "/admin/directory/v1/customer/{customer}/domainaliases",
             get(directory::domain_aliases),
         )
+        .route("/batch", post(batch::batch))
+        .route("/batch/admin/directory_v1", post(batch::batch))
         .merge(control::routes())
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)
@@ -68,6 +71,8 @@ async fn count(State(state): State<Arc<GoogleState>>, request: Request, next: Ne
         inner.counters.total += 1;
         if path.starts_with("/admin/") {
             inner.counters.directory += 1;
+        } else if path.starts_with("/batch") {
+            *inner.counters.by_kind.entry("batch".into()).or_default() += 1;
         } else {
             inner.counters.oauth += 1;
         }
