@@ -451,3 +451,51 @@ async fn admin_token_of(emu: &roster_m365_emulator::google::RunningGoogle, email
         .unwrap()
         .to_string()
 }
+
+#[tokio::test]
+async fn a_refused_load_or_edit_changes_nothing_and_latency_slows_directory_reads() {
+    let emu = start().await;
+    let token = admin_token(&emu).await;
+    // Replacing Acme by a file that takes another Workspace's domain is refused; Acme stays.
+    let (s, _) = control(&emu, reqwest::Method::POST, "/_emulator/workspaces/generate", Some(json!({"users": 3, "groups": 0, "domains": ["globex.example"], "domainAliases": [], "customerId": "C0globex", "seed": 1}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = control(
+        &emu,
+        reqwest::Method::POST,
+        "/_emulator/workspaces",
+        Some(json!({"customerId": CUSTOMER, "primaryDomain": "globex.example"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, users) = get(&emu, &token, USERS).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(users["users"].as_array().unwrap().len(), 7);
+    // An edit that breaks a rule: refused, the user unchanged.
+    let (s, _) = control(
+        &emu,
+        reqwest::Method::PATCH,
+        &format!("/_emulator/workspaces/{CUSTOMER}/users/bob@acme.net"),
+        Some(json!({"aliases": ["bob@globex.example"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, bob) = control(
+        &emu,
+        reqwest::Method::GET,
+        &format!("/_emulator/workspaces/{CUSTOMER}/users/bob@acme.net"),
+        None,
+    )
+    .await;
+    assert!(bob.get("aliases").is_none(), "{bob}");
+    // Latency: a Directory read takes at least that long.
+    control(
+        &emu,
+        reqwest::Method::PUT,
+        "/_emulator/faults",
+        Some(json!({"latencyMs": 150})),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    assert_eq!(get(&emu, &token, USERS).await.0, StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+}

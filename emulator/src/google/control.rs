@@ -120,27 +120,15 @@ async fn remove(State(s): S, Path(ws): Path<String>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Applies `edit` to the Workspace's file form and reloads it, so every edit is checked as a
-/// load is (addresses unique and in the Workspace's domains, members exist).
+/// Applies `edit` to the Workspace's file form and reloads it (see
+/// [`GoogleState::edit_workspace`]); answers what `edit` returns.
 fn edit_workspace(
     s: &GoogleState,
     ws: &str,
     edit: impl FnOnce(&mut WorkspaceFile) -> Result<Value, WorkspaceError>,
 ) -> Response {
-    let file = {
-        let mut inner = s.lock();
-        let Some(w) = inner.workspace_mut(ws) else {
-            return err(StatusCode::NOT_FOUND, format!("no Workspace {ws}"));
-        };
-        w.export()
-    };
-    let mut file = file;
-    let result = match edit(&mut file) {
-        Ok(v) => v,
-        Err(e) => return ws_err(e),
-    };
-    match s.load_workspace(file) {
-        Ok(()) => Json(result).into_response(),
+    match s.edit_workspace(ws, edit) {
+        Ok(v) => Json(v).into_response(),
         Err(e) => ws_err(e),
     }
 }

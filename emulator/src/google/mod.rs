@@ -63,19 +63,25 @@ pub fn router(state: Arc<GoogleState>) -> Router {
         .with_state(state)
 }
 
-/// Counts requests to Google's surfaces (not the control API).
+/// Counts requests to Google's surfaces (not the control API) and adds the latency fault to
+/// Directory requests.
 async fn count(State(state): State<Arc<GoogleState>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
+    let mut latency = 0;
     if !path.starts_with("/_emulator/") {
         let mut inner = state.lock();
         inner.counters.total += 1;
         if path.starts_with("/admin/") {
             inner.counters.directory += 1;
+            latency = inner.faults.latency_ms;
         } else if path.starts_with("/batch") {
             *inner.counters.by_kind.entry("batch".into()).or_default() += 1;
         } else {
             inner.counters.oauth += 1;
         }
+    }
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
     let method = request.method().clone();
     let response = next.run(request).await;

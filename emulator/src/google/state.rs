@@ -83,6 +83,8 @@ pub struct GoogleFaults {
     pub api_not_enabled: bool,
     /// 403 `forbidden` as if the granting user were no longer an admin.
     pub grantor_not_admin: bool,
+    /// Added to every Directory request (and to each batch part), milliseconds.
+    pub latency_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,14 +227,28 @@ impl GoogleState {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Loads a Workspace, replacing one with the same customer id.
+    /// Loads a Workspace, replacing one with the same customer id (which stays as it was when
+    /// the new one is refused).
     pub fn load_workspace(&self, file: WorkspaceFile) -> Result<(), WorkspaceError> {
         let ws = Workspace::load(file)?;
+        self.lock().put(ws)
+    }
+
+    /// Edits the Workspace `key` (customer id or domain) in its file form and reloads it, under
+    /// one lock: checked as a load is; nothing changes when the edit or the check fails.
+    pub fn edit_workspace<T>(
+        &self,
+        key: &str,
+        edit: impl FnOnce(&mut WorkspaceFile) -> Result<T, WorkspaceError>,
+    ) -> Result<T, WorkspaceError> {
         let mut inner = self.lock();
-        inner.workspaces.retain(|w| w.customer_id != ws.customer_id);
-        check_unique(&inner.workspaces, &ws)?;
-        inner.workspaces.push(ws);
-        Ok(())
+        let mut file = inner
+            .workspace_mut(key)
+            .ok_or_else(|| WorkspaceError::NotFound(format!("Workspace {key}")))?
+            .export();
+        let result = edit(&mut file)?;
+        inner.put(Workspace::load(file)?)?;
+        Ok(result)
     }
 
     pub fn set_faults(&self, faults: GoogleFaults) {
@@ -270,6 +286,25 @@ impl GoogleState {
 }
 
 impl Inner {
+    /// Adds `ws`, or replaces the one with its customer id, if its domains are its own.
+    fn put(&mut self, ws: Workspace) -> Result<(), WorkspaceError> {
+        check_unique(
+            self.workspaces
+                .iter()
+                .filter(|w| w.customer_id != ws.customer_id),
+            &ws,
+        )?;
+        match self
+            .workspaces
+            .iter_mut()
+            .find(|w| w.customer_id == ws.customer_id)
+        {
+            Some(slot) => *slot = ws,
+            None => self.workspaces.push(ws),
+        }
+        Ok(())
+    }
+
     pub fn workspace(&self, customer_id: &str) -> Option<&Workspace> {
         self.workspaces
             .iter()
@@ -302,7 +337,10 @@ impl Inner {
     }
 }
 
-fn check_unique(existing: &[Workspace], ws: &Workspace) -> Result<(), WorkspaceError> {
+fn check_unique<'a>(
+    existing: impl IntoIterator<Item = &'a Workspace>,
+    ws: &Workspace,
+) -> Result<(), WorkspaceError> {
     for other in existing {
         if other.customer_id == ws.customer_id {
             return Err(WorkspaceError::Invalid(format!(
