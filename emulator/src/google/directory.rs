@@ -112,27 +112,29 @@ fn decode_token(token: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// One page of `items` (id, JSON) after the token, with `nextPageToken` when more follow;
+/// One page of `items` (paging key, item; in key order) after the token, with
+/// `nextPageToken` when more follow; only the page's items are rendered to JSON (a large
+/// Workspace pages in time proportional to its size, not to its size times its pages).
 /// `(kind, key)` of the list, `(default, max)` page sizes.
-fn page(
+fn page<K: AsRef<str>, T>(
     customer: &str,
     (kind, key): (&str, &str),
-    items: Vec<(String, Value)>,
+    items: impl Iterator<Item = (K, T)>,
+    render: impl Fn(T) -> Value,
     query: &ListQuery,
     (default, max): (u32, u32),
 ) -> Result<Value, ApiError> {
     let size = page_size(query.max_results.as_deref(), default, max)?;
     let after = decode_token(query.page_token.as_deref())?;
     let mut rest = items
-        .into_iter()
-        .filter(|(id, _)| after.as_ref().is_none_or(|a| id > a))
+        .filter(|(id, _)| after.as_deref().is_none_or(|a| id.as_ref() > a))
         .peekable();
-    let chunk: Vec<(String, Value)> = rest.by_ref().take(size).collect();
+    let chunk: Vec<(K, T)> = rest.by_ref().take(size).collect();
     let next = chunk
         .last()
         .filter(|_| rest.peek().is_some())
-        .map(|(last, _)| URL_SAFE_NO_PAD.encode(format!("after:{last}")));
-    let items = chunk.into_iter().map(|(_, v)| v).collect();
+        .map(|(last, _)| URL_SAFE_NO_PAD.encode(format!("after:{}", last.as_ref())));
+    let items = chunk.into_iter().map(|(_, v)| render(v)).collect();
     envelope(customer, (kind, key), items, next, query.fields.as_deref())
 }
 
@@ -239,12 +241,12 @@ pub async fn users(
             .users
             .values()
             .filter(|u| in_domain(&u.primary_email, domain.as_deref()))
-            .map(|u| (u.id.clone(), ws.user_json(u)))
-            .collect();
+            .map(|u| (u.id.as_str(), u));
         page(
             &ws.customer_id,
             ("admin#directory#users", "users"),
             items,
+            |u| ws.user_json(u),
             &q,
             (100, 500),
         )
@@ -268,12 +270,12 @@ pub async fn groups(
                 .groups
                 .values()
                 .filter(|g| in_domain(&g.email, domain.as_deref()))
-                .map(|g| (g.id.clone(), ws.group_json(g)))
-                .collect();
+                .map(|g| (g.id.as_str(), g));
             page(
                 &ws.customer_id,
                 ("admin#directory#groups", "groups"),
                 items,
+                |g| ws.group_json(g),
                 &q,
                 (200, 200),
             )
@@ -305,12 +307,12 @@ pub async fn members(
                 .flatten()
                 .enumerate()
                 // Members page in the order they were added: the token is the position.
-                .map(|(i, m)| (format!("{i:010}"), ws.member_json(m)))
-                .collect();
+                .map(|(i, m)| (format!("{i:010}"), m));
             page(
                 &ws.customer_id,
                 ("admin#directory#members", "members"),
                 items,
+                |m| ws.member_json(m),
                 &q,
                 (200, 200),
             )

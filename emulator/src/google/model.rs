@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A domain alias: mail to `local@alias` is delivered to `local@parent`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +149,9 @@ pub struct Workspace {
     pub groups: BTreeMap<String, GroupFile>,
     /// Direct members per group id, resolved.
     pub members: BTreeMap<String, Vec<Member>>,
+    /// Every primary address and alias (lowercase) → the user's or group's id; built on load
+    /// (edits reload), so lookups by email stay fast in large Workspaces.
+    addresses: HashMap<String, (MemberKind, String)>,
 }
 
 /// A stable numeric id (21 digits, as Google's user ids) from a seed string.
@@ -207,6 +210,7 @@ impl Workspace {
             users: BTreeMap::new(),
             groups: BTreeMap::new(),
             members: BTreeMap::new(),
+            addresses: HashMap::new(),
         };
         let domains: BTreeSet<String> = ws.domains().into_iter().collect();
         if domains.len() != 1 + ws.secondary_domains.len() {
@@ -220,12 +224,12 @@ impl Workspace {
                 ));
             }
         }
-        let mut owned = BTreeSet::new();
         for mut user in file.users {
             if user.id.is_empty() {
                 user.id = numeric_id(&user.primary_email.to_ascii_lowercase());
             }
-            ws.check_addresses(&user.primary_email, &user.aliases, &mut owned)?;
+            let owner = (MemberKind::User, user.id.clone());
+            ws.own_addresses(&domains, &user.primary_email, &user.aliases, owner)?;
             if ws.users.insert(user.id.clone(), user).is_some() {
                 return invalid("a user id is used twice".into());
             }
@@ -235,7 +239,8 @@ impl Workspace {
             if group.id.is_empty() {
                 group.id = group_id(&group.email.to_ascii_lowercase());
             }
-            ws.check_addresses(&group.email, &group.aliases, &mut owned)?;
+            let owner = (MemberKind::Group, group.id.clone());
+            ws.own_addresses(&domains, &group.email, &group.aliases, owner)?;
             if ws.users.contains_key(&group.id) {
                 return invalid(format!("id {} is both a user and a group", group.id));
             }
@@ -252,21 +257,22 @@ impl Workspace {
         Ok(ws)
     }
 
-    fn check_addresses(
-        &self,
+    /// Records the owner of an object's addresses: each in a domain of the Workspace, owned once.
+    fn own_addresses(
+        &mut self,
+        domains: &BTreeSet<String>,
         primary: &str,
         aliases: &[String],
-        owned: &mut BTreeSet<String>,
+        owner: (MemberKind, String),
     ) -> Result<(), WorkspaceError> {
-        let domains = self.domains();
         for address in std::iter::once(primary).chain(aliases.iter().map(String::as_str)) {
             let lower = address.to_ascii_lowercase();
-            if !domains.iter().any(|d| d == domain_of(&lower)) {
+            if !domains.contains(domain_of(&lower)) {
                 return Err(WorkspaceError::Invalid(format!(
                     "{address} is not in a domain of the Workspace"
                 )));
             }
-            if !owned.insert(lower) {
+            if self.addresses.insert(lower, owner.clone()).is_some() {
                 return Err(WorkspaceError::Invalid(format!(
                     "{address} belongs to two users or groups"
                 )));
@@ -289,22 +295,22 @@ impl Workspace {
 
     /// A user by id, primary email or alias.
     pub fn user(&self, key: &str) -> Option<&UserFile> {
-        self.users.get(key).or_else(|| {
-            self.users.values().find(|u| {
-                u.primary_email.eq_ignore_ascii_case(key)
-                    || u.aliases.iter().any(|a| a.eq_ignore_ascii_case(key))
+        self.users
+            .get(key)
+            .or_else(|| match self.addresses.get(&key.to_ascii_lowercase()) {
+                Some((MemberKind::User, id)) => self.users.get(id),
+                _ => None,
             })
-        })
     }
 
     /// A group by id, email or alias.
     pub fn group(&self, key: &str) -> Option<&GroupFile> {
-        self.groups.get(key).or_else(|| {
-            self.groups.values().find(|g| {
-                g.email.eq_ignore_ascii_case(key)
-                    || g.aliases.iter().any(|a| a.eq_ignore_ascii_case(key))
+        self.groups
+            .get(key)
+            .or_else(|| match self.addresses.get(&key.to_ascii_lowercase()) {
+                Some((MemberKind::Group, id)) => self.groups.get(id),
+                _ => None,
             })
-        })
     }
 
     /// Adds a direct member (user, group, or the customer id) to a group.
