@@ -6,6 +6,10 @@
 //! Roster's connector talks to it unchanged by pointing its login and Graph base URLs at the
 //! emulator's one base URL. Tests start it in-process with [`spawn`] and set the scene through
 //! [`RunningEmulator::state`] or the control API under `/_emulator/`.
+//!
+//! The Google Workspace emulator (OAuth 2.0 and the Admin SDK Directory API) lives in
+//! [`google`], with its own router, state and binary (`google-emulator`); it shares the RSA
+//! signing key, PKCE check, HTML escaping and background serving with the Microsoft one.
 
 pub mod changes;
 pub mod config;
