@@ -207,6 +207,14 @@ async fn groups_and_members_have_the_samples_shape() {
     assert_eq!(child[0]["status"], "SUSPENDED");
     assert_eq!(child[1]["email"], "sales@acme.com");
     assert_eq!(child[1]["type"], "GROUP");
+    // An outside address: a USER member with that email and an id of its own.
+    assert_eq!(child[2]["email"], "partner@outside.example");
+    assert_eq!(child[2]["type"], "USER");
+    assert!(child[2]["id"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .all(|c| c.is_ascii_digit()));
     let (s, _) = get(
         &emu,
         &token,

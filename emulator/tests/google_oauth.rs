@@ -397,7 +397,7 @@ async fn token_endpoint_errors_have_googles_bodies() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(body["error_description"], "Missing code verifier.");
-    // Client credentials by HTTP Basic work too.
+    // Client credentials by HTTP Basic work too (form-urlencoded first, as RFC 6749 says).
     let code = code_for(&emu, "admin@acme.com").await;
     let res = client()
         .post(format!("{}/token", emu.base_url()))

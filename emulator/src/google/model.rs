@@ -119,6 +119,9 @@ pub struct Member {
     pub id: String,
     pub kind: MemberKind,
     pub role: String,
+    /// An outside address (not a user or group of this Workspace): Google lists it as a
+    /// `USER` member with that email.
+    pub external_email: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,11 +328,21 @@ impl Workspace {
             (u.id.clone(), MemberKind::User)
         } else if let Some(g) = self.group(key) {
             (g.id.clone(), MemberKind::Group)
+        } else if key.contains('@')
+            && !self
+                .domains()
+                .iter()
+                .any(|d| d == domain_of(&key.to_ascii_lowercase()))
+        {
+            // An outside address.
+            (numeric_id(&key.to_ascii_lowercase()), MemberKind::User)
         } else {
             return Err(WorkspaceError::Invalid(format!(
-                "member {key} of group {group} is neither a user, a group nor the customer"
+                "member {key} of group {group} is neither a user or group of the Workspace, the customer nor an outside address"
             )));
         };
+        let external_email =
+            (kind == MemberKind::User && !self.users.contains_key(&id)).then(|| key.to_string());
         if !matches!(role, "OWNER" | "MANAGER" | "MEMBER") {
             return Err(WorkspaceError::Invalid(format!(
                 "role {role}: OWNER, MANAGER or MEMBER"
@@ -341,6 +354,7 @@ impl Workspace {
                 id,
                 kind,
                 role: role.to_string(),
+                external_email,
             });
         }
         Ok(())
@@ -359,7 +373,13 @@ impl Workspace {
             .unwrap_or_else(|| key.to_string());
         let list = self.members.entry(group_id).or_default();
         let before = list.len();
-        list.retain(|m| m.id != id);
+        list.retain(|m| {
+            m.id != id
+                && !m
+                    .external_email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(key))
+        });
         Ok(list.len() != before)
     }
 
@@ -468,7 +488,11 @@ impl Workspace {
     /// A member as `members.list` returns it: no email for `CUSTOMER` (its id is the customer id).
     pub fn member_json(&self, member: &Member) -> Value {
         let email = match member.kind {
-            MemberKind::User => self.users.get(&member.id).map(|u| u.primary_email.clone()),
+            MemberKind::User => self
+                .users
+                .get(&member.id)
+                .map(|u| u.primary_email.clone())
+                .or_else(|| member.external_email.clone()),
             MemberKind::Group => self.groups.get(&member.id).map(|g| g.email.clone()),
             MemberKind::Customer => None,
         };
@@ -511,7 +535,7 @@ impl Workspace {
                         .into_iter()
                         .flatten()
                         .map(|m| MemberFile::WithRole {
-                            key: m.id.clone(),
+                            key: m.external_email.clone().unwrap_or_else(|| m.id.clone()),
                             role: m.role.clone(),
                         })
                         .collect();

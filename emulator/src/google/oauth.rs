@@ -319,7 +319,8 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
-/// Client credentials from HTTP Basic or the body.
+/// Client credentials from HTTP Basic (each part form-urlencoded, RFC 6749 §2.3.1, as the
+/// `oauth2` crate sends them) or the body.
 fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> (Option<String>, Option<String>) {
     let basic = headers
         .get(header::AUTHORIZATION)
@@ -328,8 +329,12 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> (Option<String>,
         .and_then(|b| STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| {
-            s.split_once(':')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+            let decode = |p: &str| {
+                percent_encoding::percent_decode_str(&p.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            s.split_once(':').map(|(a, b)| (decode(a), decode(b)))
         });
     match basic {
         Some((id, secret)) => (Some(id), Some(secret)),
@@ -620,5 +625,34 @@ pub async fn revoke(
             "invalid_token",
             "Token expired or revoked",
         ),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded() {
+        let mut headers = HeaderMap::new();
+        let encoded = STANDARD.encode("id%2B1:s%3Ac+d");
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Basic {encoded}").parse().unwrap(),
+        );
+        let form = TokenForm {
+            grant_type: None,
+            code: None,
+            redirect_uri: None,
+            code_verifier: None,
+            refresh_token: None,
+            client_id: Some("ignored".into()),
+            client_secret: None,
+        };
+        assert_eq!(
+            client_credentials(&headers, &form),
+            (Some("id+1".into()), Some("s:c d".into()))
+        );
     }
 }
