@@ -286,6 +286,8 @@ pub async fn consent(
     let code = random_token("4/0");
     let scope = auth.scopes.join(" ");
     let redirect_uri = auth.redirect_uri.clone();
+    let now = SystemTime::now();
+    inner.codes.retain(|_, c| c.expires_at > now);
     inner.codes.insert(
         code.clone(),
         PendingCode {
