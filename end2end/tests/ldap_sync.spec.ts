@@ -110,7 +110,8 @@ function slapd() {
     port: env('ROSTER_TEST_SLAPD_PORT'),
     bindDn: env('ROSTER_TEST_SLAPD_BIND_DN'),
     password: env('ROSTER_TEST_SLAPD_PASSWORD'),
-    baseDn: env('ROSTER_TEST_SLAPD_BASE_DN'),
+    // The subtree of the Playwright data (server/tests/ldap/README.md): 3 users and 1 list.
+    baseDn: `ou=E2E,${env('ROSTER_TEST_SLAPD_BASE_DN')}`,
   };
 }
 

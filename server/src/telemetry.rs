@@ -28,7 +28,10 @@ pub fn init() -> anyhow::Result<()> {
     let format = LogFormat::parse(std::env::var("ROSTER_LOG_FORMAT").ok().as_deref())
         .map_err(anyhow::Error::msg)?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"))
+        // ldap3 warns once per entry that arrives for a search Roster stopped reading (Test
+        // Connection reads one page): noise, not a problem. Its errors still show.
+        .add_directive("ldap3::conn=error".parse().expect("a valid log directive"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -10,7 +10,9 @@ use crate::components::forms::{
 use crate::components::status::{ErrorPanel, Loading, LocalTime};
 use crate::model::{ScheduleAlert, SyncSettings};
 use crate::pages::domain_layout::use_domain;
-use crate::pages::sync_panel::{HistoryVersion, LiveRun, SyncHistory, SyncPanel};
+use crate::pages::sync_panel::{
+    ConnectionVersion, HistoryVersion, LiveRun, SyncHistory, SyncPanel,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster_core::{LimitKind, ServerType};
@@ -44,6 +46,7 @@ pub fn DirectorySyncPage(
     let limits_saved = successes(save_limits);
     provide_context(HistoryVersion(RwSignal::new(0)));
     provide_context(LiveRun(RwSignal::new(None)));
+    provide_context(ConnectionVersion(RwSignal::new(0)));
     let settings = Resource::new(
         move || (auto_saved.get(), limits_saved.get()),
         move |_| get_sync_settings(domain_id),

@@ -14,6 +14,7 @@ use crate::components::forms::{
 use crate::components::status::{format_time, ErrorPanel, Loading};
 use crate::model::{LdapForm, LDAP_NOT_CONFIGURED};
 use crate::pages::connection_test::TestConnection;
+use crate::pages::sync_panel::ConnectionVersion;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use roster_core::ldap::{LdapPreset, LdapSecurity, LdapSettingsInput, DEFAULT_EXCHANGE_FILTER};
@@ -36,6 +37,14 @@ const FIELDS: &[&str] = &[
 pub fn LdapConnectionPanel(domain_id: Uuid) -> impl IntoView {
     let save = ServerAction::<SaveLdapSettings>::new();
     let saved = successes(save);
+    // A save may make the domain syncable: the Synchronize panel asks again.
+    if let Some(ConnectionVersion(version)) = use_context::<ConnectionVersion>() {
+        Effect::new(move |_| {
+            if saved.get() > 0 {
+                version.update(|v| *v += 1);
+            }
+        });
+    }
     let panel = Resource::new(move || saved.get(), move |_| get_ldap_settings(domain_id));
     let query = use_query_map();
     let test = Resource::new(

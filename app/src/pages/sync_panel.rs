@@ -22,6 +22,12 @@ pub struct HistoryVersion(pub RwSignal<u32>);
 #[derive(Clone, Copy)]
 pub struct LiveRun(pub RwSignal<Option<Option<RunStatus>>>);
 
+/// Bumped by a connection section when it saved the domain's connection, so the Synchronize
+/// panel asks again whether the domain can be synced (LDAP settings saved in place; Microsoft's
+/// consent comes back through a page load instead).
+#[derive(Clone, Copy)]
+pub struct ConnectionVersion(pub RwSignal<u32>);
+
 #[component]
 pub fn SyncPanel(domain_id: Uuid) -> impl IntoView {
     let start = ServerAction::<StartSync>::new();
@@ -31,7 +37,11 @@ pub fn SyncPanel(domain_id: Uuid) -> impl IntoView {
     let live = use_context::<LiveRun>()
         .map(|l| l.0)
         .unwrap_or_else(|| RwSignal::new(None));
-    let overview = Resource::new(move || started.get(), move |_| get_sync_overview(domain_id));
+    let connection = use_context::<ConnectionVersion>().map(|c| c.0);
+    let overview = Resource::new(
+        move || (started.get(), connection.map(|c| c.get())),
+        move |_| get_sync_overview(domain_id),
+    );
     Effect::new(move |_| {
         if started.get() > 0 {
             live.set(None);

@@ -77,6 +77,10 @@ async fn test(inner: &Inner, rules: &DomainRules) -> Result<ConnectionTest, Dire
             Ok(Some(entry)) => {
                 if objects.len() == page {
                     more_pages = true;
+                    // The next page is already on its way: tell the server to stop sending it.
+                    let handle = search.ldap_handle();
+                    let id = handle.last_id();
+                    let _ = handle.abandon(id).await;
                     break;
                 }
                 if let Some(raw) = RawEntry::parse(entry.0) {
