@@ -130,12 +130,16 @@ fn code_client(inner: &Inner) -> Result<CodeClient, DirectoryError> {
     )
 }
 
-/// The issuers Google's ID tokens may name: the accounts URL, and for Google's real one also
-/// its bare host (Google uses both).
+/// The issuers Google's ID tokens may name: Google's (with and without scheme: Google uses
+/// both) and the configured accounts URL (the emulator's). The keys that must have signed the
+/// token come from the configured accounts URL in any case.
 fn issuers(inner: &Inner) -> Vec<String> {
-    let mut issuers = vec![inner.accounts_base.clone()];
-    if inner.accounts_base == DEFAULT_ACCOUNTS_URL {
-        issuers.push("accounts.google.com".into());
+    let mut issuers = vec![
+        DEFAULT_ACCOUNTS_URL.to_string(),
+        "accounts.google.com".into(),
+    ];
+    if !issuers.contains(&inner.accounts_base) {
+        issuers.push(inner.accounts_base.clone());
     }
     issuers
 }
@@ -440,7 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn google_tokens_may_name_either_issuer_the_emulator_only_its_own() {
+    fn google_tokens_may_name_googles_issuers_or_the_configured_one() {
         let real = GoogleClient::new(GoogleConfig::new(
             "id",
             GoogleClientSecret::new("s"),
@@ -456,6 +460,13 @@ mod tests {
                 .with_accounts_url("http://127.0.0.1:9000/"),
         )
         .unwrap();
-        assert_eq!(issuers(&emulated.inner), ["http://127.0.0.1:9000"]);
+        assert_eq!(
+            issuers(&emulated.inner),
+            [
+                "https://accounts.google.com",
+                "accounts.google.com",
+                "http://127.0.0.1:9000"
+            ]
+        );
     }
 }
