@@ -4,7 +4,7 @@
 
 use super::api::Inner;
 use super::config::RefreshToken;
-use super::model::{DomainAliasesList, DomainsList, UsersPage};
+use super::model::{CustomerIdsPage, DomainAliasesList, DomainsList};
 use crate::directory::DirectoryError;
 use crate::DomainName;
 
@@ -75,7 +75,7 @@ pub(crate) async fn customer_id(
     inner: &Inner,
     refresh: &RefreshToken,
 ) -> Result<String, DirectoryError> {
-    let page: UsersPage = inner
+    let page: CustomerIdsPage = inner
         .get_json(refresh, &inner.users_url(None, 1, "users(customerId)"))
         .await?;
     page.users

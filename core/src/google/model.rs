@@ -43,7 +43,19 @@ pub(crate) struct GoogleUser {
     pub archived: bool,
     #[serde(default)]
     pub name: Option<UserName>,
-    /// Not asked for by the round; read once to learn the Workspace's customer id.
+}
+
+/// `users.list` with `fields=users(customerId)`: the Workspace's customer id, which every user
+/// carries.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct CustomerIdsPage {
+    #[serde(default)]
+    pub users: Vec<CustomerIdOnly>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomerIdOnly {
     #[serde(default)]
     pub customer_id: Option<String>,
 }
@@ -297,7 +309,12 @@ pub(crate) mod tests {
             Some("alice example")
         );
         assert!(!alice.suspended && !alice.archived);
-        assert_eq!(alice.customer_id.as_deref(), Some("Y03v4af07"));
+        let ids: CustomerIdsPage =
+            serde_json::from_str(&sample("psoxy-original-users.json")).unwrap();
+        assert_eq!(ids.users[0].customer_id.as_deref(), Some("Y03v4af07"));
+        let ids: CustomerIdsPage =
+            serde_json::from_str(r#"{"users":[{"customerId":"C03az79cb"}]}"#).unwrap();
+        assert_eq!(ids.users[0].customer_id.as_deref(), Some("C03az79cb"));
         // bob has no `aliases` key at all.
         let bob = &page.users[1];
         assert!(bob.aliases.is_empty());
