@@ -292,12 +292,17 @@ pub fn thousands(n: i64) -> String {
     roster_core::sync::thousands(u64::try_from(n).unwrap_or(0))
 }
 
-/// The sync part of the Office 365 Sync page: the latest run, live.
+/// The sync part of a domain's sync page: the latest run, live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncOverview {
-    /// Whether this installation has a Microsoft 365 app registration.
+    /// Whether this installation can read the domain's kind of directory (Microsoft 365: an
+    /// app registration; LDAP: `ROSTER_SECRET_KEY`).
     pub configured: bool,
+    /// Whether the domain's connection is stored and usable.
     pub connected: bool,
+    /// Why Manual Sync and Test Sync can't start (not configured, not connected), in the
+    /// admin's words; `None` when they can.
+    pub unavailable: Option<String>,
     /// Whether the domain's ownership is proven (DNS record or its tenant): syncs need it.
     pub ownership_verified: bool,
     pub latest: Option<RunStatus>,
@@ -579,4 +584,27 @@ impl DomainOwnership {
     pub fn verified(&self) -> bool {
         !matches!(self.proof, OwnershipProof::NotVerified)
     }
+}
+
+/// What the AD/LDAP Sync page and its refusals say when `ROSTER_SECRET_KEY` is unset.
+pub const LDAP_NOT_CONFIGURED: &str = "LDAP sync is not configured on this Roster installation: it needs a key to keep directory passwords encrypted (ROSTER_SECRET_KEY). Ask your Roster operator to set it up.";
+
+/// The AD/LDAP Sync page's connection section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdapPanel {
+    /// Whether this installation can keep LDAP passwords (`ROSTER_SECRET_KEY` is set).
+    pub configured: bool,
+    /// The saved settings (never the password), if any.
+    pub saved: Option<LdapForm>,
+}
+
+/// Saved LDAP settings as the form shows them. A password is saved whenever this exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdapForm {
+    /// The preset last filled in (`active_directory`, …), or empty.
+    pub preset: String,
+    pub settings: roster_core::ldap::LdapSettingsInput,
+    pub updated_at: DateTime<Utc>,
+    /// The admin who saved them.
+    pub updated_by: String,
 }

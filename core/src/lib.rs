@@ -35,7 +35,7 @@ pub use clock::{Clock, FakeClock, SystemClock};
 #[cfg(feature = "connectors")]
 pub use directory::{
     ConnectionTest, Directory, DirectoryAccount, DirectoryError, DirectoryPage, DirectoryPager,
-    DomainRules,
+    DomainRules, VerifiedDomains,
 };
 pub use domain_name::{DomainName, DomainNameError, MAX_DOMAIN_NAME_LENGTH, MAX_LABEL_LENGTH};
 pub use email_address::{

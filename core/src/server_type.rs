@@ -67,7 +67,7 @@ impl ServerType {
             // Google Workspace gets "Google Workspace Sync" once its directory
             // connector exists; until then it is managed by hand like on-premise.
             ServerType::GoogleWorkspace => None,
-            ServerType::OnPremise => None,
+            ServerType::OnPremise => Some("AD/LDAP Sync"),
         }
     }
 
@@ -141,10 +141,13 @@ mod tests {
             ServerType::Office365.sync_menu_label(),
             Some("Office 365 Sync")
         );
-        assert_eq!(ServerType::OnPremise.sync_menu_label(), None);
+        assert_eq!(
+            ServerType::OnPremise.sync_menu_label(),
+            Some("AD/LDAP Sync")
+        );
         assert_eq!(ServerType::GoogleWorkspace.sync_menu_label(), None);
         assert!(ServerType::Office365.syncs());
-        assert!(!ServerType::OnPremise.syncs());
+        assert!(ServerType::OnPremise.syncs());
         assert!(!ServerType::GoogleWorkspace.syncs());
     }
 }

@@ -60,6 +60,19 @@ test('domain pages loaded directly hydrate without errors', async ({ page, login
   expect(errors).toEqual([]);
 });
 
+test('the AD/LDAP Sync page loaded directly hydrates without errors', async ({ page, login }) => {
+  await signIn(page, login);
+  await addDomain(page, uniqueDomain('hydl'), 'On Premise/Hosted Exchange or Other');
+  const base = new URL(page.url()).pathname;
+  const errors = hydrationErrors(page);
+  for (let i = 0; i < 3; i++) {
+    await page.goto(`${base}/sync/ldap`);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('AD/LDAP Sync');
+    await settled(page, errors);
+  }
+  expect(errors).toEqual([]);
+});
+
 test('after a reload, saving a form confirms "Saved" without reloading the page', async ({ page, login }) => {
   await signIn(page, login);
   await addDomain(page, uniqueDomain('hyd'), 'Office 365');

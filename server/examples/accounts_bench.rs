@@ -88,6 +88,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
         dns: Default::default(),
         stopping: tokio::sync::watch::channel(false).1,
         limits: app::ssr::limits::Limits::default(),
+        secret_key: None,
     };
     let options = leptos::config::LeptosOptions::builder()
         .output_name("roster")

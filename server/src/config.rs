@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use app::ssr::limits::{Limits, DEFAULT_SIGN_INS_PER_MINUTE};
+use app::ssr::secrets::SecretKey;
 use roster_core::microsoft::{ClientSecret, MicrosoftConfig};
 use roster_core::ownership::dns::DnsSettings;
 use std::fmt;
@@ -39,6 +40,8 @@ pub struct Config {
     /// `ROSTER_SMTP_URL`, `ROSTER_MAIL_FROM`, `ROSTER_SMTP_CA_FILE`, `ROSTER_MAIL_DIR`: where
     /// sync reports go.
     pub mail: crate::report::mailer::MailSettings,
+    /// `ROSTER_SECRET_KEY`: seals LDAP passwords at rest; unset: LDAP sync is off.
+    pub secret_key: Option<SecretKey>,
 }
 
 impl Config {
@@ -72,6 +75,7 @@ impl Config {
                 std::env::var("ROSTER_METRICS_TOKEN").ok().as_deref(),
             ),
             mail: crate::report::mailer::MailSettings::from_env()?,
+            secret_key: secret_key(std::env::var("ROSTER_SECRET_KEY").ok().as_deref())?,
         })
     }
 
@@ -111,6 +115,17 @@ fn microsoft_from_env() -> Result<Option<MicrosoftConfig>> {
         config = config.with_scope(scope);
     }
     Ok(Some(config))
+}
+
+/// `ROSTER_SECRET_KEY`: base64 of 32 random bytes (`openssl rand -base64 32`); unset or
+/// empty: none.
+fn secret_key(value: Option<&str>) -> Result<Option<SecretKey>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => SecretKey::from_base64(v)
+            .map(Some)
+            .map_err(anyhow::Error::new),
+    }
 }
 
 /// Longest retention accepted: a hundred years.
@@ -208,6 +223,10 @@ impl fmt::Debug for Config {
             .field("run_lease", &self.run_lease)
             .field("metrics_token", &self.metrics_token)
             .field("mail", &self.mail)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -241,6 +260,20 @@ mod tests {
         for bad in ["0", "1", "3601", "", "ten", "1.5"] {
             let error = run_lease(Some(bad)).unwrap_err().to_string();
             assert!(error.starts_with("ROSTER_RUN_LEASE_SECS"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_secret_key_is_optional_and_explained_when_wrong() {
+        assert!(secret_key(None).unwrap().is_none());
+        assert!(secret_key(Some("  ")).unwrap().is_none());
+        let key = "cm9zdGVyLWRldi1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
+        assert!(secret_key(Some(key)).unwrap().is_some());
+        for bad in ["not base64!", "c2hvcnQ="] {
+            let error = secret_key(Some(bad)).unwrap_err().to_string();
+            assert!(error.contains("ROSTER_SECRET_KEY"), "{error}");
+            assert!(error.contains("openssl rand -base64 32"), "{error}");
+            assert!(!error.contains(bad), "{error}");
         }
     }
 

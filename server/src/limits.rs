@@ -3,6 +3,7 @@
 //! the app (which shows its message) and plain text for a browser posting a form.
 
 use app::api::auth::Login;
+use app::api::ldap::SaveLdapSettings;
 use app::api::sync_settings::SaveAutoSync;
 use app::error::AppError;
 use app::ssr::limits::Limits;
@@ -37,7 +38,7 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: &Limit
 }
 
 fn body_limit_for(path: &str) -> usize {
-    if path == SaveAutoSync::PATH {
+    if path == SaveAutoSync::PATH || path == SaveLdapSettings::PATH {
         LARGE_BODY_LIMIT
     } else {
         BODY_LIMIT

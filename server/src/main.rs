@@ -138,6 +138,7 @@ async fn main() -> Result<()> {
                 dns: config.dns,
                 stopping: stop_rx.clone(),
                 limits: config.limits.clone(),
+                secret_key: config.secret_key.clone(),
             };
             let router = startup::router_with(state, leptos_options, config.metrics_token.clone());
             let listener = tokio::net::TcpListener::bind(addr)
@@ -160,7 +161,10 @@ async fn main() -> Result<()> {
             tracing::info!("{}", mailer.describe());
             let engine = worker::Engine {
                 pool: pool.clone(),
-                microsoft: microsoft.map(|m| m.client),
+                connectors: app::ssr::connectors::Connectors {
+                    microsoft: microsoft.map(|m| m.client),
+                    secret_key: config.secret_key.clone(),
+                },
                 lease: roster_server::sync::lease::LeaseHolder::new(config.run_lease),
             };
             let worker = tokio::spawn(worker::run(

@@ -12,10 +12,11 @@ use crate::sync::{self, EnqueueError, NewRun, RunRef, RunSpec};
 use anyhow::{Context, Result};
 use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage};
+use app::ssr::connectors::{sync_page, Connectors};
 use app::ssr::jobs::{StartFuture, StartSync, StartSyncError, SyncJobs};
-use roster_core::microsoft::MicrosoftClient;
 use roster_core::{
-    DomainName, DomainRules, ExcludePatterns, LimitKind, OperationLimit, OperationsLimits, RunState,
+    DomainName, DomainRules, ExcludePatterns, LimitKind, OperationLimit, OperationsLimits,
+    RunState, ServerType,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -74,8 +75,8 @@ pub async fn push_report(conn: &mut PgConnection, job: ReportJob) -> Result<()> 
 #[derive(Clone)]
 pub struct Engine {
     pub pool: PgPool,
-    /// The Microsoft 365 connector, when configured.
-    pub microsoft: Option<MicrosoftClient>,
+    /// The connector registry: builds each run's directory from the domain's connection.
+    pub connectors: Connectors,
     /// This worker's lease on the runs it claims (`ROSTER_RUN_LEASE_SECS`).
     pub lease: LeaseHolder,
 }
@@ -147,28 +148,31 @@ pub async fn perform(engine: &Engine, job: SyncJob) -> Result<()> {
 
 async fn execute(engine: &Engine, spec: &RunSpec) -> Result<()> {
     let pool = &engine.pool;
-    let Some(microsoft) = engine.microsoft.as_ref() else {
-        sync::fail_started(pool, spec, "The Microsoft 365 connection is not configured on this Roster installation. Ask your Roster operator to set it up.".into()).await?;
-        return Ok(());
-    };
-    let tenant = sqlx::query_scalar!(
-        "select tenant_id from microsoft_connections where organization_id = $1 and domain_id = $2",
+    let server_type = sqlx::query_scalar!(
+        "select server_type from domains where organization_id = $1 and id = $2",
         spec.run.organization_id,
         spec.domain_id
     )
-    .fetch_optional(pool)
+    .fetch_one(pool)
     .await
-    .context("loading the domain's Microsoft 365 connection")?;
-    let Some(tenant) = tenant else {
-        sync::fail_started(pool, spec, "This domain is not connected to Microsoft 365. Grant permission on the Office 365 Sync page first.".into()).await?;
-        return Ok(());
-    };
-    let directory = microsoft.tenant(&tenant).context("the stored tenant id")?;
-    sync::record_tenant(pool, spec.run, &tenant).await?;
-    // Every run, "Apply these changes" too: the domain must still be the tenant's.
-    if let Some(refusal) =
-        sync::ownership::check_tenant_lists_domain(pool, &directory, spec).await?
+    .context("loading the domain's server type")?;
+    let server_type = ServerType::parse(&server_type).context("the stored server type")?;
+    let connection = match engine
+        .connectors
+        .connect(pool, spec.run.organization_id, spec.domain_id, server_type)
+        .await?
     {
+        Ok(connection) => connection,
+        Err(unavailable) => {
+            sync::fail_started(pool, spec, unavailable.message()).await?;
+            return Ok(());
+        }
+    };
+    let directory = connection.directory.as_ref();
+    sync::record_tenant(pool, spec.run, &directory.identity()).await?;
+    // Every run, "Apply these changes" and scheduled runs too: the domain must still be
+    // proven to be the customer's (by its directory, or else by its DNS record).
+    if let Some(refusal) = sync::ownership::check_before_run(pool, directory, spec).await? {
         sync::fail_started(pool, spec, refusal).await?;
         return Ok(());
     }
@@ -184,16 +188,17 @@ async fn execute(engine: &Engine, spec: &RunSpec) -> Result<()> {
         sync::apply_kept(pool, spec, kept).await?;
         return Ok(());
     }
-    let settings = match load_settings(pool, spec).await? {
+    let page = sync_page(connection.source);
+    let settings = match load_settings(pool, spec, page).await? {
         Ok(settings) => settings,
         Err(message) => {
             sync::fail_started(pool, spec, message).await?;
             return Ok(());
         }
     };
-    tracing::info!(tenant_id = %tenant, "sync run started");
+    tracing::info!(source = connection.source.as_str(), directory = %directory.identity(), "sync run started");
     let outcome =
-        sync::run_started(pool, &directory, &settings.rules, &settings.limits, spec).await?;
+        sync::run_started(pool, directory, &settings.rules, &settings.limits, spec).await?;
     tracing::info!(?outcome, "sync run ended");
     Ok(())
 }
@@ -205,7 +210,12 @@ struct Settings {
 
 /// The domain's Exclude Records and Operations Limit; `Err` with the admin's words when the
 /// stored settings can't be used.
-async fn load_settings(pool: &PgPool, spec: &RunSpec) -> Result<Result<Settings, String>> {
+/// `page` names the domain's sync page, where the admin corrects them.
+async fn load_settings(
+    pool: &PgPool,
+    spec: &RunSpec,
+    page: &str,
+) -> Result<Result<Settings, String>> {
     let row = sqlx::query!(
         r#"select d.name, s.exclude_patterns as "exclude_patterns?",
                   s.account_add_limit, s.account_delete_limit, s.alias_add_limit,
@@ -223,7 +233,11 @@ async fn load_settings(pool: &PgPool, spec: &RunSpec) -> Result<Result<Settings,
     let exclude = row.exclude_patterns.unwrap_or_default().join("\n");
     let exclude = match ExcludePatterns::parse_lines(&exclude) {
         Ok(e) => e,
-        Err(e) => return Ok(Err(format!("The Exclude Records setting can't be used ({e}). Correct it on the Office 365 Sync page."))),
+        Err(e) => {
+            return Ok(Err(format!(
+                "The Exclude Records setting can't be used ({e}). Correct it on the {page} page."
+            )))
+        }
     };
     // A stored limit the form could never have saved is not "no limit": the run fails closed.
     let mut limits = OperationsLimits::default();
@@ -241,7 +255,7 @@ async fn load_settings(pool: &PgPool, spec: &RunSpec) -> Result<Result<Settings,
                 tracing::error!(%reference, run_id = %spec.run.run_id, limit = kind.field_name(),
                     ?stored, %error, "a stored Operations Limit can't be used; the run fails closed");
                 return Ok(Err(format!(
-                    "The Operations Limit setting can't be used ({}: {error}). Nothing was changed. Save the Operations Limit again on the Office 365 Sync page (reference {reference}).",
+                    "The Operations Limit setting can't be used ({}: {error}). Nothing was changed. Save the Operations Limit again on the {page} page (reference {reference}).",
                     kind.label()
                 )));
             }

@@ -1,9 +1,9 @@
 //! A domain's Microsoft 365 connection: its state, "Grant permission" (admin consent),
-//! Disconnect, and Test Connection. Microsoft's answer to the consent request arrives at
+//! Disconnect (Test Connection is every connector's: `api::connection`). Microsoft's answer to the consent request arrives at
 //! `ssr::microsoft_consent` (a plain route, not a server function).
 
 use crate::error::AppError;
-use crate::model::{ConnectionTestResult, MicrosoftPanel};
+use crate::model::MicrosoftPanel;
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -65,65 +65,6 @@ pub async fn disconnect_microsoft(domain_id: Uuid) -> Result<(), AppError> {
             tracing::info!(%domain_id, tenant_id = %row.tenant_id, admin = %admin.email, "domain disconnected from Microsoft 365");
         }
         Ok(())
-    })
-    .await
-}
-
-/// Gets a token, reads the first page of users and of groups, and shows the first accounts as
-/// Roster would store them for this domain. Stores nothing.
-#[server(endpoint = "test_microsoft_connection")]
-pub async fn test_microsoft_connection(domain_id: Uuid) -> Result<ConnectionTestResult, AppError> {
-    use crate::api::domains::ssr::load_domain;
-    use crate::model::SampleAccount;
-    use crate::ssr::microsoft_consent::{domain_rules, load_connection};
-    use crate::ssr::{auth::require_admin, directory_error, internal, respond::respond};
-    use tracing::Instrument;
-    respond(|req| async move {
-        let admin = require_admin(&req).await?;
-        let pool = req.state.pool.clone();
-        let domain = load_domain(&pool, admin.organization_id, domain_id).await?;
-        let microsoft = req
-            .state
-            .microsoft
-            .clone()
-            .ok_or(AppError::MicrosoftNotConfigured)?;
-        let connection = load_connection(&pool, admin.organization_id, domain_id)
-            .await?
-            .ok_or(AppError::NotConnected)?;
-        let rules = domain_rules(&pool, admin.organization_id, &domain).await?;
-        let span =
-            tracing::info_span!("test_connection", %domain_id, tenant_id = %connection.tenant_id);
-        let started = std::time::Instant::now();
-        let test = microsoft
-            .client
-            .test_connection(&connection.tenant_id, &rules)
-            .instrument(span.clone())
-            .await
-            .map_err(|e| {
-                span.in_scope(|| directory_error(&e, "testing the Microsoft 365 connection"))
-            })?;
-        let count = |n: usize| u32::try_from(n).map_err(internal);
-        let accounts = test
-            .sample
-            .into_iter()
-            .map(|a| {
-                Ok(SampleAccount {
-                    address: a.address.to_string(),
-                    display_name: a.display_name.to_string(),
-                    kind: a.kind,
-                    aliases: a.aliases.iter().map(ToString::to_string).collect(),
-                    members: count(a.members.len())?,
-                })
-            })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        Ok(ConnectionTestResult {
-            accounts,
-            users_read: count(test.users_read)?,
-            groups_read: count(test.groups_read)?,
-            accounts_found: count(test.accounts_found)?,
-            more_pages: test.more_pages,
-            elapsed_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
-        })
     })
     .await
 }

@@ -5,7 +5,9 @@
 pub mod accounts;
 pub mod admins;
 pub mod auth;
+pub mod connection;
 pub mod domains;
+pub mod ldap;
 pub mod list_members;
 pub mod mail_servers;
 pub mod microsoft;

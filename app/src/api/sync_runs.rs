@@ -69,19 +69,6 @@ pub mod ssr {
         }))
     }
 
-    /// Whether the domain has a Microsoft 365 connection.
-    pub async fn connected(pool: &PgPool, org: Uuid, domain_id: Uuid) -> Result<bool, AppError> {
-        sqlx::query_scalar!(
-            r#"select exists (select 1 from microsoft_connections
-                              where organization_id = $1 and domain_id = $2) as "connected!""#,
-            org,
-            domain_id
-        )
-        .fetch_one(pool)
-        .await
-        .or_internal("loading the Microsoft 365 connection")
-    }
-
     /// The alert of a domain's last ended run: a scheduled one that failed or stopped at the
     /// Operations Limit.
     pub fn schedule_alert(
@@ -163,14 +150,26 @@ pub mod ssr {
 #[server(endpoint = "get_sync_overview")]
 pub async fn get_sync_overview(domain_id: Uuid) -> Result<SyncOverview, AppError> {
     use crate::api::domains::ssr::load_domain;
-    use crate::ssr::{auth::require_admin, respond::respond};
+    use crate::ssr::connectors::Unavailable;
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
     respond(|req| async move {
         let admin = require_admin(&req).await?;
         let pool = req.state.pool.clone();
-        load_domain(&pool, admin.organization_id, domain_id).await?;
+        let domain = load_domain(&pool, admin.organization_id, domain_id).await?;
+        let available = req
+            .state
+            .connectors()
+            .connect(&pool, admin.organization_id, domain_id, domain.server_type)
+            .await
+            .or_internal("loading the domain's directory connection")?
+            .map(|_| ());
         Ok(SyncOverview {
-            configured: req.state.microsoft.is_some(),
-            connected: ssr::connected(&pool, admin.organization_id, domain_id).await?,
+            configured: !matches!(
+                available,
+                Err(Unavailable::NotConfigured(_) | Unavailable::NotSynced(_))
+            ),
+            connected: available.is_ok(),
+            unavailable: available.err().map(|u| u.message()),
             ownership_verified: crate::api::ownership::ssr::load(
                 &pool,
                 admin.organization_id,
@@ -189,8 +188,7 @@ pub async fn get_sync_overview(domain_id: Uuid) -> Result<SyncOverview, AppError
 pub async fn start_sync(domain_id: Uuid, mode: String) -> Result<Uuid, AppError> {
     use crate::api::domains::ssr::load_domain;
     use crate::ssr::jobs::StartSync;
-    use crate::ssr::{auth::require_admin, respond::respond};
-    use roster_core::{ServerType, SyncSource};
+    use crate::ssr::{auth::require_admin, respond::respond, OrInternal};
     respond(|req| async move {
         let admin = require_admin(&req).await?;
         let pool = req.state.pool.clone();
@@ -200,17 +198,14 @@ pub async fn start_sync(domain_id: Uuid, mode: String) -> Result<Uuid, AppError>
             "test" => true,
             _ => return Err(AppError::invalid("mode", "Choose Manual Sync or Test Sync.")),
         };
-        if domain.server_type != ServerType::Office365 {
-            return Err(AppError::Conflict(
-                "This domain's server type is not Office 365, so it can't be synced from Microsoft 365.".to_owned(),
-            ));
-        }
-        if req.state.microsoft.is_none() {
-            return Err(AppError::MicrosoftNotConfigured);
-        }
-        if !ssr::connected(&pool, admin.organization_id, domain_id).await? {
-            return Err(AppError::NotConnected);
-        }
+        // The registry says whether this domain's directory can be read at all.
+        let connection = req
+            .state
+            .connectors()
+            .connect(&pool, admin.organization_id, domain_id, domain.server_type)
+            .await
+            .or_internal("loading the domain's directory connection")?
+            .map_err(|unavailable| unavailable.into_app_error())?;
         crate::api::ownership::ssr::require_proven(&pool, admin.organization_id, domain_id).await?;
         let run_id = ssr::started(
             req.state
@@ -218,7 +213,7 @@ pub async fn start_sync(domain_id: Uuid, mode: String) -> Result<Uuid, AppError>
                 .start(StartSync {
                     organization_id: admin.organization_id,
                     domain_id,
-                    source: SyncSource::Office365,
+                    source: connection.source,
                     test,
                     requested_by: Some(admin.email.clone()),
                     applies_run_id: None,
@@ -472,7 +467,7 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
         let pool = req.state.pool.clone();
         let org = admin.organization_id;
         let kept = sqlx::query!(
-            "select status, test from sync_runs where organization_id = $1 and domain_id = $2 and id = $3",
+            "select status, test, source from sync_runs where organization_id = $1 and domain_id = $2 and id = $3",
             org,
             domain_id,
             run_id
@@ -499,7 +494,8 @@ pub async fn apply_kept_plan(domain_id: Uuid, run_id: Uuid) -> Result<Uuid, AppE
                 .start(StartSync {
                     organization_id: org,
                     domain_id,
-                    source: roster_core::SyncSource::Office365,
+                    source: roster_core::SyncSource::parse(&kept.source)
+                        .or_internal("reading a sync run")?,
                     test: false,
                     requested_by: Some(admin.email.clone()),
                     applies_run_id: Some(run_id),

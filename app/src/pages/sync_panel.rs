@@ -1,4 +1,4 @@
-//! The sync part of the Office 365 Sync page: Manual Sync and Test Sync, the latest run with
+//! The sync part of every directory's sync page (`directory_sync`): Manual Sync and Test Sync, the latest run with
 //! its live progress (Server-Sent Events from `/domains/{id}/sync/events`), and Sync History.
 
 use crate::api::sync_runs::{get_sync_overview, list_sync_history, StartSync};
@@ -50,11 +50,8 @@ pub fn SyncPanel(domain_id: Uuid) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match overview.await {
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                        Ok(o) if !o.configured => view! {
-                            <p class="muted">"Syncs need the Microsoft 365 connection, which is not configured on this Roster installation yet."</p>
-                        }.into_any(),
-                        Ok(o) if !o.connected => view! {
-                            <p class="muted">"Grant permission above; Manual Sync and Test Sync appear once Roster can read your Microsoft 365 directory."</p>
+                        Ok(o) if o.unavailable.is_some() => view! {
+                            <p class="muted">{o.unavailable}</p>
                         }.into_any(),
                         Ok(o) => {
                             let initial = o.latest;
@@ -85,7 +82,7 @@ fn SyncControls(
         <p>"Manual Sync makes this domain's recipients match your directory now. Test Sync computes the same changes and applies none of them: use it to check your settings first."</p>
         {(!verified).then(|| view! {
             <p class="notice error" id="sync-unavailable">
-                "Manual Sync and Test Sync are unavailable: Ownership not verified. This domain is not a verified domain of the connected Microsoft 365 tenant, and its DNS record has not been checked. Prove it on the "
+                "Manual Sync and Test Sync are unavailable: Ownership not verified. The domain's DNS record has not been checked (an Office 365 domain is also proven when its connected Microsoft 365 tenant lists it as a verified domain). Prove it on the "
                 <a href=format!("/domains/{domain_id}")>"Inbound Servers"</a>
                 " page."
             </p>

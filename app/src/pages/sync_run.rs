@@ -5,6 +5,7 @@
 use crate::api::sync_runs::{get_sync_run, list_run_changes, ApplyKeptPlan};
 use crate::components::confirm::{CancelButton, Dialog};
 use crate::components::forms::{action_error, FormError, GetForm};
+use crate::components::layout::sync_slug;
 use crate::components::pager::{urlencode, Pager};
 use crate::components::status::{format_time, EmptyRow, ErrorPanel, Loading};
 use crate::error::AppError;
@@ -43,7 +44,9 @@ pub fn SyncRunPage() -> impl IntoView {
     });
     view! {
         <Title text=format!("Sync run · {}", domain.name) />
-        <p><A href=format!("/domains/{domain_id}/sync/office365")>"← Office 365 Sync"</A></p>
+        {sync_slug(domain.server_type).zip(domain.server_type.sync_menu_label()).map(|(slug, label)| view! {
+            <p><A href=format!("/domains/{domain_id}/sync/{slug}")>{format!("← {label}")}</A></p>
+        })}
         <div class="async">
         <Transition fallback=|| view! { <Loading what="Loading the run…" /> }>
             {move || Suspend::new(async move {
@@ -105,7 +108,7 @@ fn RunView(detail: RunDetail, apply: ServerAction<ApplyKeptPlan>) -> impl IntoVi
             </dl>
             {run.summary.clone().map(|s| view! { <p><strong>"Summary: "</strong>{s}</p> })}
             {kept_note.map(|n| view! { <p class="muted">{n}</p> })}
-            {run.is_active().then(|| view! { <p role="status">{run.phase_text()}" — follow it live on the Office 365 Sync page."</p> })}
+            {run.is_active().then(|| view! { <p role="status">{run.phase_text()}" — follow it live on the domain's sync page."</p> })}
             {detail.error.clone().map(|e| view! {
                 <div class="notice error" role="alert">
                     <p>{e}</p>

@@ -2,12 +2,14 @@
 //! and turning failures into `AppError`s with the details logged.
 
 pub mod auth;
+pub mod connectors;
 pub mod db;
 pub mod jobs;
 pub mod limits;
 pub mod microsoft_consent;
 pub mod respond;
 pub mod root;
+pub mod secrets;
 pub mod sync_streams;
 
 use crate::error::AppError;
@@ -39,6 +41,18 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Concurrent password hashes and the per-client sign-in rate.
     pub limits: limits::Limits,
+    /// `ROSTER_SECRET_KEY`, which seals LDAP passwords; `None`: LDAP sync is not configured.
+    pub secret_key: Option<secrets::SecretKey>,
+}
+
+impl AppState {
+    /// The connector registry of this installation.
+    pub fn connectors(&self) -> connectors::Connectors {
+        connectors::Connectors {
+            microsoft: self.microsoft.as_ref().map(|m| m.client.clone()),
+            secret_key: self.secret_key.clone(),
+        }
+    }
 }
 
 /// Roster's Microsoft 365 app registration and where Microsoft sends admins back to.
@@ -160,7 +174,15 @@ pub fn directory_error(err: &roster_core::DirectoryError, what: &'static str) ->
             request_id = detail.request_id.as_deref(),
             "{what}: {err}"
         ),
-        None => tracing::warn!("{what}: {err}"),
+        None => {
+            // No directory's own words to show: the admin quotes the reference instead.
+            let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
+            tracing::warn!(%reference, error = ?err, "{what}: {err}");
+            return AppError::Directory {
+                message: format!("{err} (reference {reference})"),
+                microsoft_code: None,
+            };
+        }
     }
     AppError::Directory {
         message: err.to_string(),
@@ -179,5 +201,45 @@ where
 {
     fn or_internal(self, context: &'static str) -> Result<T, AppError> {
         self.map_err(|e| internal(e.into().context(context)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use roster_core::directory::MicrosoftDetail;
+    use roster_core::DirectoryError;
+
+    #[test]
+    fn a_directory_error_without_the_directorys_words_gets_a_reference() {
+        let err = DirectoryError::TimedOut {
+            host: "ldap.example.com".into(),
+        };
+        let AppError::Directory {
+            message,
+            microsoft_code,
+        } = directory_error(&err, "testing")
+        else {
+            panic!("not a directory error")
+        };
+        let (said, reference) = message.rsplit_once(" (reference ").unwrap();
+        assert_eq!(said, err.to_string());
+        assert_eq!(reference.len(), 9, "{reference}");
+        assert!(reference.ends_with(')'));
+        assert_eq!(microsoft_code, None);
+
+        let detail = MicrosoftDetail {
+            code: Some("Authorization_RequestDenied".into()),
+            ..MicrosoftDetail::default()
+        };
+        let err = DirectoryError::PermissionDenied(Box::new(detail));
+        assert_eq!(
+            directory_error(&err, "testing"),
+            AppError::Directory {
+                message: err.to_string(),
+                microsoft_code: Some("Authorization_RequestDenied".into()),
+            }
+        );
     }
 }

@@ -45,6 +45,29 @@ pub trait Directory: Send + Sync {
     /// Starts a change round: what changed since `resume`, or everything (a full round) with
     /// `None`. Nothing is requested until the first [`ChangePager::next_page`].
     fn changes(&self, resume: Option<&ResumeState>) -> Box<dyn ChangePager>;
+
+    /// Checked before every run: the domains this directory itself proves are its
+    /// customer's, read now (Microsoft 365: the tenant's verified domains). `None`, the
+    /// default: the directory proves no domain (an LDAP server), so the domain's DNS record
+    /// must.
+    async fn verified_domains(&self) -> Result<Option<VerifiedDomains>, DirectoryError> {
+        Ok(None)
+    }
+}
+
+/// What a directory says of the domains it holds: see [`Directory::verified_domains`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedDomains {
+    /// The directory's name for admins (the tenant's display name).
+    pub directory_name: String,
+    /// Its verified domains, in its order.
+    pub domains: Vec<String>,
+}
+
+impl VerifiedDomains {
+    pub fn lists(&self, domain: &DomainName) -> bool {
+        self.domains.iter().any(|d| d == domain.as_str())
+    }
 }
 
 /// The pages of one full read of a directory, in order, with each list's members already

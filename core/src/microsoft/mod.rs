@@ -336,6 +336,17 @@ impl Directory for MicrosoftDirectory {
             resume,
         ))
     }
+
+    /// The tenant's verified domains as `/organization` lists them now.
+    async fn verified_domains(
+        &self,
+    ) -> Result<Option<crate::directory::VerifiedDomains>, DirectoryError> {
+        let org = self.organization().await?;
+        Ok(Some(crate::directory::VerifiedDomains {
+            directory_name: org.display_name,
+            domains: org.verified_domains,
+        }))
+    }
 }
 
 #[cfg(test)]

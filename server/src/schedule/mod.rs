@@ -16,9 +16,10 @@ pub mod retry;
 
 use crate::sync::{self, NewRun};
 use anyhow::{Context, Result};
+use app::ssr::connectors::source_of;
 use chrono::{DateTime, Utc};
 use roster_core::schedule::next_slot;
-use roster_core::{Clock, SyncSchedule, SyncSource};
+use roster_core::{Clock, ServerType, SyncSchedule, SyncSource};
 use sqlx::PgPool;
 use std::future::Future;
 use std::sync::Arc;
@@ -105,13 +106,14 @@ pub async fn tick(pool: &PgPool, clock: &dyn Clock) -> Result<Tick> {
 async fn claim_batch(pool: &PgPool, now: DateTime<Utc>) -> Result<(Tick, i64)> {
     let mut tx = pool.begin().await.context("claiming due domains")?;
     let due = sqlx::query!(
-        r#"select organization_id, domain_id, auto_sync_enabled, times_per_day,
-                  next_run_at, retry_at, retry_attempt, due_at as "due_at!"
-           from sync_settings
-           where due_at <= $1
-           order by due_at
+        r#"select s.organization_id, s.domain_id, s.auto_sync_enabled, s.times_per_day,
+                  s.next_run_at, s.retry_at, s.retry_attempt, s.due_at as "due_at!", d.server_type
+           from sync_settings s
+           join domains d on d.organization_id = s.organization_id and d.id = s.domain_id
+           where s.due_at <= $1
+           order by s.due_at
            limit $2
-           for update skip locked"#,
+           for update of s skip locked"#,
         now,
         BATCH
     )
@@ -147,10 +149,16 @@ async fn claim_batch(pool: &PgPool, now: DateTime<Utc>) -> Result<(Tick, i64)> {
         };
         nexts.push(next);
         lags.push((now - d.due_at).to_std().unwrap_or_default());
+        // The directory the domain's server type syncs from (the connector registry's rule).
+        let Some(source) = ServerType::parse(&d.server_type).ok().and_then(source_of) else {
+            tracing::warn!(organization_id = %d.organization_id, domain_id = %d.domain_id,
+                server_type = %d.server_type, "scheduled sync not queued: the domain's server type has no directory connector");
+            continue;
+        };
         let new = NewRun {
             organization_id: d.organization_id,
             domain_id: d.domain_id,
-            source: SyncSource::Office365,
+            source,
             test: false,
             requested_by: None,
             applies_run_id: None,
@@ -165,7 +173,7 @@ async fn claim_batch(pool: &PgPool, now: DateTime<Utc>) -> Result<(Tick, i64)> {
                 tick.queued += 1;
             }
             None => {
-                skip(&mut tx, d.organization_id, d.domain_id, attempt).await?;
+                skip(&mut tx, d.organization_id, d.domain_id, source, attempt).await?;
                 tick.skipped += 1;
             }
         }
@@ -195,16 +203,18 @@ async fn skip(
     conn: &mut sqlx::PgConnection,
     organization_id: Uuid,
     domain_id: Uuid,
+    source: SyncSource,
     attempt: i16,
 ) -> Result<()> {
     sqlx::query!(
         r#"insert into sync_runs (organization_id, domain_id, source, test, trigger, status, attempt,
                summary, finished_at)
-           values ($1, $2, 'office365', false, 'schedule', 'skipped', $3, $4, now())"#,
+           values ($1, $2, $5, false, 'schedule', 'skipped', $3, $4, now())"#,
         organization_id,
         domain_id,
         attempt,
-        SKIPPED
+        SKIPPED,
+        source.as_str()
     )
     .execute(&mut *conn)
     .await

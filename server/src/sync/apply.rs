@@ -17,19 +17,19 @@ use sqlx::PgPool;
 pub const RECIPIENTS_CHANGED: &str = "Not applied: this domain's recipients changed since the plan was made (another sync ran, accounts were edited, or an address the plan adds now belongs to another account). Nothing was changed. Run Manual Sync to plan again.";
 /// Refusal of a run whose plan adds an address that was taken while it ran.
 pub const ADDRESS_TAKEN_DURING_RUN: &str = "Not applied: an address this sync adds became another account's while it ran. Nothing was changed. Run the sync again; it will skip that address with a warning.";
-/// Refusal of a kept plan read from another tenant than the domain's connection now.
-pub const TENANT_CHANGED: &str = "Not applied: the domain is now connected to another Microsoft 365 tenant than the one this plan was read from. Nothing was changed. Run Manual Sync to plan again.";
-/// Refusal of a kept plan of a domain that is no longer connected.
-pub const NOT_CONNECTED: &str = "Not applied: this domain is no longer connected to Microsoft 365. Nothing was changed. Grant permission on the Office 365 Sync page, then run Manual Sync.";
-/// Refusal of a kept plan made before runs recorded their tenant.
-pub const TENANT_UNKNOWN: &str = "Not applied: this plan was made before Roster recorded which Microsoft 365 tenant a plan was read from, so it can't be checked. Nothing was changed. Run Manual Sync to plan again.";
+/// Refusal of a kept plan read from another directory than the domain's connection now.
+pub const TENANT_CHANGED: &str = "Not applied: the domain is now connected to another Microsoft 365 tenant or LDAP directory than the one this plan was read from. Nothing was changed. Run Manual Sync to plan again.";
+/// Refusal of a kept plan whose run did not record the directory it connected to.
+pub const NOT_CONNECTED: &str = "Not applied: this domain is no longer connected to its directory. Nothing was changed. Set up the connection on the domain's sync page, then run Manual Sync.";
+/// Refusal of a kept plan made before runs recorded their directory.
+pub const TENANT_UNKNOWN: &str = "Not applied: this plan was made before Roster recorded which directory a plan was read from, so it can't be checked. Nothing was changed. Run Manual Sync to plan again.";
 
 /// What a kept plan ("Apply these changes") was made against.
 #[derive(Debug, Clone, Copy)]
 pub struct KeptPlan<'a> {
     /// `sync_runs.recipients_fingerprint` of the run that kept it.
     pub fingerprint: &'a str,
-    /// `sync_runs.tenant_id` of the run that kept it.
+    /// `sync_runs.tenant_id` of the run that kept it: the identity of the directory it read.
     pub tenant_id: Option<&'a str>,
     /// The run that kept it: the object ids its plan matched by address are recorded.
     pub run_id: uuid::Uuid,
@@ -57,7 +57,7 @@ fn address_taken(error: &sqlx::Error) -> bool {
 }
 
 /// Applies the changes recorded for `spec`'s run. With `kept`, first checks in the same
-/// transaction that the domain is still connected to the plan's tenant and that the recipients
+/// transaction that this run read the plan's directory (tenant) and that the recipients
 /// are still what the plan was made against. Either way, an address the plan adds that now
 /// belongs to anything but this sync refuses the whole apply.
 /// With `save`, also saves where the next read of the directory resumes, in the same
@@ -88,16 +88,17 @@ pub async fn apply(
     .await
     .context("locking the domain")?;
     if let Some(kept) = kept {
-        // Shared lock: a new consent for the domain waits until this apply is done.
-        let tenant_now = sqlx::query_scalar!(
-            "select tenant_id from microsoft_connections where organization_id = $1 and domain_id = $2 for share",
+        // The directory this run connected to (recorded at its start from the connection the
+        // registry built): the plan must have been read from the same one.
+        let directory_now = sqlx::query_scalar!(
+            "select tenant_id from sync_runs where organization_id = $1 and id = $2",
             org,
-            domain
+            run
         )
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
-        .context("loading the domain's Microsoft 365 connection")?;
-        match (tenant_now.as_deref(), kept.tenant_id) {
+        .context("loading the run's directory")?;
+        match (directory_now.as_deref(), kept.tenant_id) {
             (None, _) => return Ok(Applied::Refused(NOT_CONNECTED)),
             (Some(_), None) => return Ok(Applied::Refused(TENANT_UNKNOWN)),
             (Some(now), Some(then)) if now != then => return Ok(Applied::Refused(TENANT_CHANGED)),

@@ -431,8 +431,9 @@ pub async fn sweep_orphans(pool: &PgPool) -> Result<u64> {
     Ok(swept.len() as u64)
 }
 
-/// Records the Microsoft 365 tenant the run reads its directory from: "Apply these changes"
-/// of a plan it keeps checks the domain is still connected to it.
+/// Records the directory the run reads ([`roster_core::Directory::identity`]; for Microsoft
+/// 365 the tenant id): "Apply these changes" of a plan it keeps checks the domain is still
+/// connected to it.
 pub async fn record_tenant(pool: &PgPool, run: RunRef, tenant_id: &str) -> Result<()> {
     sqlx::query!(
         "update sync_runs set tenant_id = $3 where organization_id = $1 and id = $2",

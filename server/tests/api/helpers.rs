@@ -173,6 +173,47 @@ pub async fn spawn_app_mail(
     limits: Limits,
     mail: MailSettings,
 ) -> TestApp {
+    spawn_app_keyed(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        dns,
+        limits,
+        mail,
+        Some(test_secret_key()),
+    )
+    .await
+}
+
+/// The app without `ROSTER_SECRET_KEY`: LDAP sync is not configured.
+pub async fn spawn_app_without_secret_key(pool: PgPool) -> TestApp {
+    let mail_dir = std::env::temp_dir().join(format!("roster-test-mail-{}", Uuid::new_v4()));
+    spawn_app_keyed(
+        pool,
+        false,
+        None,
+        false,
+        Default::default(),
+        Limits::default(),
+        MailSettings::files(mail_dir),
+        None,
+    )
+    .await
+}
+
+/// [`spawn_app_mail`] with `ROSTER_SECRET_KEY` (`None`: unset).
+#[allow(clippy::too_many_arguments)]
+pub async fn spawn_app_keyed(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
+    dns: roster_core::ownership::dns::DnsSettings,
+    limits: Limits,
+    mail: MailSettings,
+    secret_key: Option<app::ssr::secrets::SecretKey>,
+) -> TestApp {
     // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
     worker::setup(&pool).await.unwrap();
     // `ROSTER_TEST_LOG=debug cargo test …` shows the servers' logs.
@@ -230,11 +271,15 @@ pub async fn spawn_app_mail(
                 dns,
                 stopping,
                 limits,
+                secret_key: secret_key.clone(),
             };
             // The real worker and progress listener, as in production.
             let engine = worker::Engine {
                 pool: server_pool.clone(),
-                microsoft: microsoft.map(|m| m.client),
+                connectors: app::ssr::connectors::Connectors {
+                    microsoft: microsoft.map(|m| m.client),
+                    secret_key,
+                },
                 lease: roster_server::sync::lease::LeaseHolder::new(
                     std::time::Duration::from_secs(roster_server::sync::lease::DEFAULT_LEASE_SECS),
                 ),
@@ -291,6 +336,13 @@ pub async fn spawn_app_mail(
         shutdown: Some(shutdown_tx),
         server: Some(server),
     }
+}
+
+/// The tests' `ROSTER_SECRET_KEY` (`./dev` uses the same fixed key for development).
+pub const TEST_SECRET_KEY: &str = "cm9zdGVyLWRldi1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
+
+pub fn test_secret_key() -> app::ssr::secrets::SecretKey {
+    app::ssr::secrets::SecretKey::from_base64(TEST_SECRET_KEY).unwrap()
 }
 
 pub fn new_client() -> reqwest::Client {

@@ -10,6 +10,7 @@ mod domains;
 mod helpers;
 mod instances;
 mod isolation;
+mod ldap;
 mod ldap_sync;
 mod leases;
 mod microsoft;

@@ -576,7 +576,7 @@ async fn test_connection_shows_accounts_stores_nothing_and_explains_revoked_cons
     let args = [("domain_id", domain.as_str())];
 
     let not_yet = a
-        .call::<ConnectionTestResult>("test_microsoft_connection", &args)
+        .call::<ConnectionTestResult>("test_connection", &args)
         .await;
     assert!(
         matches!(not_yet, Err((StatusCode::CONFLICT, AppError::NotConnected))),
@@ -584,7 +584,7 @@ async fn test_connection_shows_accounts_stores_nothing_and_explains_revoked_cons
     );
 
     connect(&a, &emu, &domain).await;
-    let result: ConnectionTestResult = a.ok("test_microsoft_connection", &args).await;
+    let result: ConnectionTestResult = a.ok("test_connection", &args).await;
     assert!(!result.accounts.is_empty() && result.accounts.len() <= 10);
     assert!(result.users_read > 0 && result.groups_read > 0);
     assert!(result
@@ -607,7 +607,7 @@ async fn test_connection_shows_accounts_stores_nothing_and_explains_revoked_cons
     )
     .await;
     match a
-        .call::<ConnectionTestResult>("test_microsoft_connection", &args)
+        .call::<ConnectionTestResult>("test_connection", &args)
         .await
     {
         Err((

@@ -574,9 +574,13 @@ async fn a_scheduled_run_of_an_unconnected_domain_fails_with_the_usual_message(p
     let (run_id, ..) = s.runs().await.pop().unwrap();
     let engine = worker::Engine {
         pool: s.app.pool.clone(),
-        microsoft: Some(
-            MicrosoftClient::new(crate::helpers::microsoft_config("http://127.0.0.1:9")).unwrap(),
-        ),
+        connectors: app::ssr::connectors::Connectors {
+            microsoft: Some(
+                MicrosoftClient::new(crate::helpers::microsoft_config("http://127.0.0.1:9"))
+                    .unwrap(),
+            ),
+            secret_key: None,
+        },
         lease: crate::sync_engine::lease(),
     };
     worker::perform(
