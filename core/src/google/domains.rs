@@ -5,7 +5,7 @@
 use super::api::Inner;
 use super::config::RefreshToken;
 use super::model::{CustomerIdsPage, DomainAliasesList, DomainsList};
-use crate::directory::DirectoryError;
+use crate::directory::{DirectoryError, VerifiedDomains};
 use crate::DomainName;
 
 /// A Workspace's domains and domain aliases, names lower-case.
@@ -36,6 +36,26 @@ impl WorkspaceDomains {
         Err(DirectoryError::GoogleDomainNotOwned {
             domain: domain.to_unicode(),
         })
+    }
+
+    /// The domains this Workspace proves are its own (verified domains and verified domain
+    /// aliases), named after its primary domain.
+    pub fn verified(&self, customer_id: &str) -> VerifiedDomains {
+        let owned = |list: &[(String, bool)]| {
+            list.iter()
+                .filter(|(_, verified)| *verified)
+                .map(|(d, _)| d.clone())
+                .collect::<Vec<_>>()
+        };
+        let mut domains = owned(&self.domains);
+        domains.extend(owned(&self.aliases));
+        VerifiedDomains {
+            directory_name: match self.domains.first() {
+                Some((primary, _)) => format!("Google Workspace {primary}"),
+                None => format!("Google Workspace {customer_id}"),
+            },
+            domains,
+        }
     }
 
     pub(crate) fn from_lists(domains: DomainsList, aliases: DomainAliasesList) -> WorkspaceDomains {
@@ -130,6 +150,21 @@ mod tests {
         ] {
             assert!(!w.owns(&domain(not)), "{not}");
         }
+        let v = w.verified("C03az79cb");
+        assert_eq!(v.directory_name, "Google Workspace example.com");
+        assert_eq!(
+            v.domains,
+            [
+                "example.com",
+                "other.example",
+                "in.example.com",
+                "alias.example"
+            ]
+        );
+        for d in ["example.com", "in.example.com"] {
+            assert!(v.lists(&domain(d)));
+        }
+        assert!(!v.lists(&domain("pending.example")));
         let e = w.check_owns(&domain("example.org")).unwrap_err();
         assert!(matches!(e, DirectoryError::GoogleDomainNotOwned { .. }));
         assert!(e.to_string().contains("example.org"));

@@ -38,6 +38,7 @@ use async_trait::async_trait;
 
 use crate::directory::{
     ChangePager, ConnectionTest, Directory, DirectoryError, DomainRules, ResumeState,
+    VerifiedDomains,
 };
 
 /// The connector: an HTTP client (no redirects, rustls), the pacing of this process, and the
@@ -132,6 +133,13 @@ impl Directory for GoogleDirectory {
     /// A full round every time: Google offers no change feed Roster uses.
     fn changes(&self, _resume: Option<&ResumeState>) -> Box<dyn ChangePager> {
         Box::new(self.full_round())
+    }
+
+    /// The Workspace's verified domains and verified domain aliases, read now.
+    async fn verified_domains(&self) -> Result<Option<VerifiedDomains>, DirectoryError> {
+        Ok(Some(
+            self.workspace_domains().await?.verified(&self.customer_id),
+        ))
     }
 }
 
