@@ -17,7 +17,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::api::{first_line, network_error, Inner};
+use super::api::{backoff, first_line, network_error, Inner};
 use super::config::RefreshToken;
 use crate::directory::{DirectoryError, GoogleDetail};
 
@@ -201,8 +201,32 @@ pub(crate) fn token_failure(
     }
 }
 
-/// Asks the token endpoint for an access token of the grant.
+/// Asks the token endpoint for an access token of the grant; a connection failure or timeout
+/// is tried again with the same backoff and budget as the Directory API's requests.
 async fn fetch(inner: &Inner, refresh: &RefreshToken) -> Result<Cached, DirectoryError> {
+    let policy = inner.config.retry;
+    let mut retries = 0u32;
+    let mut waited = Duration::ZERO;
+    loop {
+        let error = match fetch_once(inner, refresh).await {
+            Ok(cached) => return Ok(cached),
+            Err(
+                e @ (DirectoryError::GoogleUnreachable { .. }
+                | DirectoryError::GoogleTimedOut { .. }),
+            ) => e,
+            Err(e) => return Err(e),
+        };
+        let wait = backoff(&policy, retries);
+        if retries >= policy.max_retries || waited + wait > policy.max_total_wait {
+            return Err(error);
+        }
+        retries += 1;
+        waited += wait;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn fetch_once(inner: &Inner, refresh: &RefreshToken) -> Result<Cached, DirectoryError> {
     let config = &inner.config;
     let client: RefreshClient = oauth2::Client::new(ClientId::new(config.client_id.clone()))
         .set_client_secret(oauth2::ClientSecret::new(
