@@ -6,6 +6,10 @@
 //! Roster's connector talks to it unchanged by pointing its login and Graph base URLs at the
 //! emulator's one base URL. Tests start it in-process with [`spawn`] and set the scene through
 //! [`RunningEmulator::state`] or the control API under `/_emulator/`.
+//!
+//! The Google Workspace emulator (OAuth 2.0 and the Admin SDK Directory API) lives in
+//! [`google`], with its own router, state and binary (`google-emulator`); it shares the RSA
+//! signing key, PKCE check, HTML escaping and background serving with the Microsoft one.
 
 pub mod changes;
 pub mod config;
@@ -15,10 +19,12 @@ pub mod dns;
 mod edit;
 pub mod faults;
 pub mod generate;
+pub mod google;
 pub mod graph;
 mod html;
 pub mod identity;
 pub mod model;
+mod serving;
 pub mod state;
 pub mod tenant;
 pub mod tokens;
@@ -37,8 +43,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The state shared by all handlers.
 pub type SharedState = Arc<EmulatorState>;
@@ -81,8 +85,7 @@ pub struct RunningEmulator {
     base_url: String,
     addr: SocketAddr,
     state: SharedState,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    server: serving::Background,
     dns: Option<dns::DnsServer>,
 }
 
@@ -108,21 +111,7 @@ impl RunningEmulator {
 
     /// Stops serving and waits for the server task to end.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await??;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.server.stop().await
     }
 }
 
@@ -141,21 +130,12 @@ pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
 /// Serves an existing state on a bound listener in a background task.
 pub fn serve(listener: TcpListener, state: SharedState) -> anyhow::Result<RunningEmulator> {
     let addr = listener.local_addr()?;
-    let (tx, rx) = oneshot::channel::<()>();
-    let app = router(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let server = serving::Background::start(listener, router(state.clone()));
     Ok(RunningEmulator {
         base_url: format!("http://{addr}"),
         addr,
         state,
-        shutdown: Some(tx),
-        task: Some(task),
+        server,
         dns: None,
     })
 }

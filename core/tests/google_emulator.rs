@@ -337,14 +337,20 @@ async fn a_full_round_gives_the_expected_accounts() {
         ("dave@acme.com", (vec![], true, false, vec![])),
         // Its test-google-a.com address is dropped.
         ("erin@acme.com", (vec![], true, false, vec![])),
-        // Nested and cyclic: Sales holds Child, which holds Sales.
+        // Nested and cyclic: Sales holds Child, which holds Sales. Child's member from outside
+        // the Workspace comes as a contact, and counts in both.
         (
             "sales@acme.com",
             (
                 vec!["sales-team@acme.com"],
                 true,
                 true,
-                vec!["alice@acme.com", "bob@acme.net", "carol@acme.com"],
+                vec![
+                    "alice@acme.com",
+                    "bob@acme.net",
+                    "carol@acme.com",
+                    "partner@outside.example",
+                ],
             ),
         ),
         (
@@ -353,7 +359,12 @@ async fn a_full_round_gives_the_expected_accounts() {
                 vec![],
                 true,
                 true,
-                vec!["alice@acme.com", "bob@acme.net", "carol@acme.com"],
+                vec![
+                    "alice@acme.com",
+                    "bob@acme.net",
+                    "carol@acme.com",
+                    "partner@outside.example",
+                ],
             ),
         ),
         // CUSTOMER member: left out for now (issue 12).
