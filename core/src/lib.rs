@@ -1,7 +1,7 @@
 //! Roster's domain, free of any web framework: parsed value types ("parse,
 //! don't validate") for customer domains, recipient addresses, exclude
 //! patterns, sync limits and schedules, delivery settings and names; and the
-//! directory connectors ([`directory`], [`microsoft`]) that read recipients. Every
+//! directory connectors ([`directory`], [`microsoft`], [`google`], [`ldap`]) that read recipients. Every
 //! error's `Display` is a sentence an admin can read next to a form field.
 
 mod macros;
@@ -14,6 +14,8 @@ pub mod directory;
 pub mod domain_name;
 pub mod email_address;
 pub mod exclude_pattern;
+#[cfg(feature = "connectors")]
+pub mod google;
 pub mod inbound;
 pub mod ldap;
 pub mod limits;

@@ -47,6 +47,41 @@ impl fmt::Display for MicrosoftDetail {
     }
 }
 
+/// What Google answered (the Directory API's `{"error":{"errors":[{"reason",…}],"code",
+/// "message"}}`, or the token endpoint's `{"error","error_description"}`), kept beside
+/// Roster's own message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoogleDetail {
+    /// HTTP status of the answer.
+    pub status: Option<u16>,
+    /// The Directory API's first `errors[].reason` (`forbidden`, `accessNotConfigured`,
+    /// `userRateLimitExceeded`, `notFound`, …).
+    pub reason: Option<String>,
+    /// The OAuth `error` of a token answer (`invalid_grant`, `invalid_client`, …).
+    pub error: Option<String>,
+    /// Google's own text (`message`, or `error_description`), first line, at most 300 chars.
+    pub message: Option<String>,
+}
+
+impl fmt::Display for GoogleDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(status) = self.status {
+            parts.push(format!("HTTP {status}"));
+        }
+        if let Some(reason) = &self.reason {
+            parts.push(reason.clone());
+        }
+        if let Some(error) = &self.error {
+            parts.push(error.clone());
+        }
+        if let Some(message) = &self.message {
+            parts.push(message.clone());
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 /// What an LDAP server answered (or what went wrong on the way to it), kept beside Roster's
 /// own message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -329,9 +364,66 @@ pub enum DirectoryError {
         host: String,
         detail: Box<LdapDetail>,
     },
+
+    /// Google: the refresh token is refused (`invalid_grant`): the grant was revoked, the
+    /// granting account deleted or suspended, or the token expired.
+    #[error("Google no longer accepts the permission granted to Roster: it was revoked, or the account that granted it was deleted, suspended or lost its admin rights. Grant permission again as a super admin of the Google Workspace.")]
+    GoogleGrantRevoked(Box<GoogleDetail>),
+    /// Google: the Directory API refuses the granting admin (403 `forbidden`, "Not Authorized
+    /// to access this resource/api"): not (or no longer) an admin allowed to read users and
+    /// groups, or a scope was not granted.
+    #[error("Google refused to let Roster read the directory: the account that granted permission is not (or no longer) a super admin, or not every permission was granted. Grant permission again as a super admin of the Google Workspace.")]
+    GoogleNotAuthorized(Box<GoogleDetail>),
+    /// Google: 403 `accessNotConfigured`: the Admin SDK API is off in Roster's Cloud project.
+    #[error("The Admin SDK API is not enabled in the Google Cloud project of Roster's OAuth client. The operator of this Roster service must enable it (APIs & Services, Admin SDK API), then try again in a few minutes.")]
+    GoogleApiNotEnabled(Box<GoogleDetail>),
+    /// Google: the token endpoint refuses Roster's OAuth client (`invalid_client`,
+    /// `unauthorized_client`): a configuration matter of the Roster service.
+    #[error("Google refused Roster's OAuth client (its client ID or secret is wrong, or the client is not allowed this request). The operator of this Roster service must check ROSTER_GOOGLE_CLIENT_ID and ROSTER_GOOGLE_CLIENT_SECRET.")]
+    GoogleClientRejected(Box<GoogleDetail>),
+    /// Google kept throttling (403 `userRateLimitExceeded`/`quotaExceeded`, 429
+    /// `rateLimitExceeded`) for longer than the retry budget.
+    #[error("Google Workspace kept asking Roster to slow down (rate limits) for longer than Roster waits. The next sync will try again.")]
+    GoogleThrottled(Box<GoogleDetail>),
+    /// Google answered 5xx for longer than the retry budget.
+    #[error("Google Workspace is temporarily unavailable. The next sync will try again.")]
+    GoogleUnavailable(Box<GoogleDetail>),
+    /// No connection to Google (DNS, refused, TLS, reset).
+    #[error("Roster could not reach Google at {host}. The next sync will try again; if this persists, the operator should check the network and the ROSTER_GOOGLE_*_URL settings.")]
+    GoogleUnreachable { host: String, reason: String },
+    /// No answer from Google in time.
+    #[error("Google at {host} did not answer in time. The next sync will try again.")]
+    GoogleTimedOut { host: String },
+    /// The Workspace that granted permission does not own the domain (neither a verified
+    /// domain of it nor a domain alias).
+    #[error("The Google Workspace that granted permission does not own {domain}: it is neither one of its verified domains nor a domain alias. Grant permission as a super admin of the Workspace that owns {domain}.")]
+    GoogleDomainNotOwned { domain: String },
+    /// Another error of the Directory API.
+    #[error("Google Workspace answered with an error Roster did not expect. See Google's details below.")]
+    GoogleApi(Box<GoogleDetail>),
+    /// An answer from Google that could not be understood.
+    #[error("Google Workspace sent an answer Roster could not read.")]
+    GoogleInvalidResponse { reason: String },
+    /// The Google connector's own settings are unusable (a malformed URL).
+    #[error("The Google Workspace connector is misconfigured: {reason}")]
+    GoogleInvalidConfig { reason: String },
 }
 
 impl DirectoryError {
+    /// What Google said, when it said something.
+    pub fn google(&self) -> Option<&GoogleDetail> {
+        match self {
+            DirectoryError::GoogleGrantRevoked(d)
+            | DirectoryError::GoogleNotAuthorized(d)
+            | DirectoryError::GoogleApiNotEnabled(d)
+            | DirectoryError::GoogleClientRejected(d)
+            | DirectoryError::GoogleThrottled(d)
+            | DirectoryError::GoogleUnavailable(d)
+            | DirectoryError::GoogleApi(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// Whether the directory no longer accepts the state a change round resumed from (Graph:
     /// `410 Gone`, or `syncStateNotFound` / `syncStateInvalid` / `resyncRequired`): the round
     /// must start over from scratch.
@@ -435,6 +527,10 @@ impl DirectoryError {
                 | DirectoryError::LdapConnectTimedOut { .. }
                 | DirectoryError::LdapTimedOut { .. }
                 | DirectoryError::LdapConnectionLost { .. }
+                | DirectoryError::GoogleThrottled(_)
+                | DirectoryError::GoogleUnavailable(_)
+                | DirectoryError::GoogleUnreachable { .. }
+                | DirectoryError::GoogleTimedOut { .. }
         ) || matches!(
             self,
             // busy, unavailable
@@ -465,6 +561,12 @@ impl DirectoryError {
                 | DirectoryError::LdapBaseDnNotFound { .. }
                 | DirectoryError::LdapSizeLimit { .. }
                 | DirectoryError::LdapFilterSyntax { .. }
+                | DirectoryError::GoogleGrantRevoked(_)
+                | DirectoryError::GoogleNotAuthorized(_)
+                | DirectoryError::GoogleApiNotEnabled(_)
+                | DirectoryError::GoogleClientRejected(_)
+                | DirectoryError::GoogleDomainNotOwned { .. }
+                | DirectoryError::GoogleInvalidConfig { .. }
         )
     }
 }

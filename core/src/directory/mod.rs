@@ -10,13 +10,15 @@
 
 pub mod delta;
 mod error;
+pub mod jwks;
 pub mod normalize;
 
 pub use delta::{
     ChangePage, ChangePager, Collection, MirrorKind, MirrorObject, ObjectChange, ObjectPatch,
     ResumeState,
 };
-pub use error::{AdBindReason, DirectoryError, LdapDetail, MicrosoftDetail};
+pub use error::{AdBindReason, DirectoryError, GoogleDetail, LdapDetail, MicrosoftDetail};
+pub use jwks::IdTokenProblem;
 pub use normalize::{normalize, normalize_page, primary_address, ProxyAddress};
 
 use async_trait::async_trait;

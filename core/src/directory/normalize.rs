@@ -6,7 +6,8 @@
 //!   no SMTP proxy address at all);
 //! - its aliases are its other SMTP addresses in the domain: prefixes are matched ignoring case,
 //!   stray spaces trimmed (`"SMTP: bob@…"`), addresses case-folded and deduplicated;
-//! - addresses in other domains, in `*.onmicrosoft.com`, and non-SMTP entries (`X500:`,
+//! - addresses in other domains, in the vendors' own routing domains (Microsoft's
+//!   `*.onmicrosoft.com`, Google's `*.test-google-a.com`), and non-SMTP entries (`X500:`,
 //!   `X400:`, `SIP:`, `EUM:`, `SPO:`) are ignored;
 //! - users are mailboxes (shared and room mailboxes too, enabled or not: a disabled account's
 //!   mailbox still receives mail, so it is kept, marked disabled); mail-enabled groups
@@ -80,9 +81,15 @@ pub fn primary_address(mail: Option<&str>, proxy_addresses: &[String]) -> Option
         .or_else(|| addresses.into_iter().next().map(|(a, _)| a))
 }
 
-/// Whether a (normalized, ASCII) domain is one of Microsoft's `*.onmicrosoft.com` domains.
-fn is_onmicrosoft(domain: &str) -> bool {
-    domain == "onmicrosoft.com" || domain.ends_with(".onmicrosoft.com")
+/// Whether a (normalized, ASCII) domain is a vendor's own routing domain: Microsoft's
+/// `*.onmicrosoft.com`, or the `<domain>.test-google-a.com` Google gives every Workspace domain.
+fn is_vendor_domain(domain: &str) -> bool {
+    ["onmicrosoft.com", "test-google-a.com"].iter().any(|v| {
+        domain == *v
+            || domain
+                .strip_suffix(v)
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
 }
 
 fn excluded(exclude: &ExcludePatterns, address: &EmailAddress) -> bool {
@@ -113,7 +120,7 @@ pub fn normalize(object: &DirectoryObject, rules: &DomainRules) -> Option<Direct
         ObjectKind::Contact => return None,
     };
     let domain = rules.domain.as_str();
-    if is_onmicrosoft(domain) {
+    if is_vendor_domain(domain) {
         return None;
     }
     let in_domain: Vec<(EmailAddress, bool)> =
@@ -284,6 +291,20 @@ mod tests {
         assert!(a.aliases.is_empty());
         // Never the onmicrosoft.com address, nor domains the object has nothing in.
         assert_eq!(normalize(&u, &rules("contoso.onmicrosoft.com")), None);
+        // Nor Google's test-google-a.com routing addresses.
+        let g = user(
+            Some("ann@contoso.com"),
+            &[
+                "SMTP:ann@contoso.com",
+                "smtp:ann@contoso.com.test-google-a.com",
+            ],
+        );
+        assert_eq!(normalize(&g, &rules("contoso.com.test-google-a.com")), None);
+        assert_eq!(
+            strs(&normalize(&g, &rules("contoso.com")).unwrap().aliases),
+            Vec::<&str>::new()
+        );
+        assert!(is_vendor_domain("test-google-a.com") && !is_vendor_domain("mytest-google-a.com"));
         assert_eq!(normalize(&u, &rules("fabrikam.com")), None);
         // A subdomain is another domain.
         assert_eq!(normalize(&u, &rules("sub.contoso.com")), None);

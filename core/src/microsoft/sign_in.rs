@@ -9,15 +9,11 @@
 //! current, carries the nonce Roster made, and names the same tenant (`tid`).
 //!
 //! Signing keys are cached per process for ten minutes and fetched again when a token names a
-//! key the cache does not know (Microsoft rotates keys).
+//! key the cache does not know (Microsoft rotates keys): [`crate::directory::jwks`].
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use oauth2::basic::{
     BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -27,17 +23,16 @@ use oauth2::{
     RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 use super::graph::{network_error, Inner};
 use super::token::AadError;
 use super::{MicrosoftClient, TenantId};
+pub use crate::directory::jwks::IdTokenProblem;
+use crate::directory::jwks::{JwksCache, JwksError};
 use crate::directory::DirectoryError;
 
 /// Directory role template id of Global Administrator, as the `wids` claim lists it.
 pub const GLOBAL_ADMINISTRATOR_ROLE: &str = "62e90394-69f5-4237-9190-012177145e10";
-/// How long a tenant's signing keys are used before they are read again.
-const KEYS_TTL: Duration = Duration::from_secs(600);
 
 /// What Roster keeps while the admin signs in: the URL to send them to, and the request's
 /// secrets (the nonce the ID token must carry, the PKCE verifier the code is redeemed with).
@@ -66,33 +61,6 @@ pub struct Granter {
     pub name: Option<String>,
     /// The token's `wids` hold the Global Administrator role.
     pub global_admin: bool,
-}
-
-/// Why an ID token was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdTokenProblem {
-    #[error("the token endpoint's answer held no ID token")]
-    Missing,
-    #[error("the ID token could not be read ({0})")]
-    Malformed(String),
-    #[error("the ID token names a signing key the tenant does not publish")]
-    UnknownKey,
-    #[error("the ID token's signature is not valid")]
-    BadSignature,
-    #[error("the ID token has expired")]
-    Expired,
-    #[error("the ID token is not valid yet")]
-    NotYetValid,
-    #[error("the ID token's issuer is not the tenant")]
-    WrongIssuer,
-    #[error("the ID token was issued for another application")]
-    WrongAudience,
-    #[error("the ID token's nonce is not the one Roster sent")]
-    WrongNonce,
-    #[error("the ID token is of tenant {got}, not of the tenant that consented")]
-    OtherTenant { got: String },
-    #[error("the ID token has no {0} claim")]
-    MissingClaim(String),
 }
 
 /// Why the sign-in did not prove the tenant.
@@ -276,69 +244,14 @@ fn check_claims(
     })
 }
 
-struct TenantKeys {
-    fetched: Instant,
-    keys: HashMap<String, DecodingKey>,
-}
-
-/// Each tenant's ID-token signing keys, by `kid`.
+/// Each tenant's ID-token signing keys (the shared [`JwksCache`], keyed by the tenant's OpenID
+/// configuration URL).
 #[derive(Default)]
 pub(crate) struct KeyCache {
-    tenants: Mutex<HashMap<String, std::sync::Arc<TenantKeys>>>,
-}
-
-#[derive(Deserialize)]
-struct OpenIdConfiguration {
-    jwks_uri: String,
-}
-
-#[derive(Deserialize)]
-struct JwksDocument {
-    keys: Vec<serde_json::Value>,
+    jwks: JwksCache,
 }
 
 impl KeyCache {
-    fn cached(&self, tenant: &TenantId) -> Option<std::sync::Arc<TenantKeys>> {
-        let tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
-        tenants
-            .get(tenant.as_str())
-            .filter(|k| k.fetched.elapsed() < KEYS_TTL)
-            .cloned()
-    }
-
-    /// Reads the tenant's OpenID configuration, then its JWKS.
-    async fn fetch(
-        &self,
-        inner: &Inner,
-        tenant: &TenantId,
-    ) -> Result<std::sync::Arc<TenantKeys>, SignInError> {
-        let config_url = format!(
-            "{}/{}/v2.0/.well-known/openid-configuration",
-            inner.login_base, tenant
-        );
-        let config: OpenIdConfiguration = get_json(inner, &config_url).await?;
-        let jwks: JwksDocument = get_json(inner, &config.jwks_uri).await?;
-        let keys: HashMap<String, DecodingKey> = jwks
-            .keys
-            .into_iter()
-            .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
-            .filter_map(|jwk| {
-                let kid = jwk.common.key_id.clone()?;
-                DecodingKey::from_jwk(&jwk).ok().map(|key| (kid, key))
-            })
-            .collect();
-        tracing::debug!(tenant = %tenant, keys = keys.len(), "read the tenant's signing keys");
-        let entry = std::sync::Arc::new(TenantKeys {
-            fetched: Instant::now(),
-            keys,
-        });
-        self.tenants
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(tenant.as_str().to_string(), entry.clone());
-        Ok(entry)
-    }
-
     /// Checks the token's signature, issuer, audience and lifetime; returns its claims.
     async fn validate(
         &self,
@@ -346,71 +259,30 @@ impl KeyCache {
         tenant: &TenantId,
         token: &str,
     ) -> Result<IdClaims, SignInError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| SignInError::IdToken(IdTokenProblem::Malformed(e.to_string())))?;
-        let kid = header
-            .kid
-            .ok_or(SignInError::IdToken(IdTokenProblem::UnknownKey))?;
-        let (mut keys, fresh) = match self.cached(tenant) {
-            Some(keys) => (keys, false),
-            None => (self.fetch(inner, tenant).await?, true),
-        };
-        if !fresh && !keys.keys.contains_key(&kid) {
-            // A new key (Microsoft rotates them): read the keys once more.
-            keys = self.fetch(inner, tenant).await?;
-        }
-        let key = keys
-            .keys
-            .get(&kid)
-            .ok_or(SignInError::IdToken(IdTokenProblem::UnknownKey))?;
+        let config_url = format!(
+            "{}/{}/v2.0/.well-known/openid-configuration",
+            inner.login_base, tenant
+        );
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_audience(&[inner.config.client_id.as_str()]);
         validation.set_issuer(&[format!("{}/{}/v2.0", inner.login_base, tenant)]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
         validation.validate_nbf = true;
-        jsonwebtoken::decode::<IdClaims>(token, key, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| SignInError::IdToken(problem_of(&e)))
+        self.jwks
+            .decode(&inner.http, &config_url, token, &validation)
+            .await
+            .map_err(|e| match e {
+                JwksError::Keys(reason) => SignInError::Keys(reason),
+                JwksError::Token(problem) => SignInError::IdToken(problem),
+            })
     }
-}
-
-fn problem_of(e: &jsonwebtoken::errors::Error) -> IdTokenProblem {
-    use jsonwebtoken::errors::ErrorKind;
-    match e.kind() {
-        ErrorKind::InvalidSignature => IdTokenProblem::BadSignature,
-        ErrorKind::ExpiredSignature => IdTokenProblem::Expired,
-        ErrorKind::ImmatureSignature => IdTokenProblem::NotYetValid,
-        ErrorKind::InvalidIssuer => IdTokenProblem::WrongIssuer,
-        ErrorKind::InvalidAudience => IdTokenProblem::WrongAudience,
-        ErrorKind::MissingRequiredClaim(claim) => IdTokenProblem::MissingClaim(claim.clone()),
-        _ => IdTokenProblem::Malformed(e.to_string()),
-    }
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(
-    inner: &Inner,
-    url: &str,
-) -> Result<T, SignInError> {
-    let response = inner
-        .http
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| SignInError::Keys(format!("{url}: {e}")))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(SignInError::Keys(format!("{url} answered {status}")));
-    }
-    response
-        .json()
-        .await
-        .map_err(|e| SignInError::Keys(format!("{url}: {e}")))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     const CONTOSO: &str = "6f2c1a3e-9a7b-4c1d-8e2f-0a1b2c3d4e5f";
 
