@@ -268,9 +268,12 @@ pub(crate) mod tests {
     use crate::directory::{normalize, AccountKind, DomainRules, MirrorObject};
     use crate::DomainName;
 
-    /// A real body from `core/tests/google_samples/`.
+    /// A real body from `emulator/tests/samples/google/` (one copy of the real samples, shared with the emulator's tests).
     pub(crate) fn sample(name: &str) -> String {
-        let path = format!("{}/tests/google_samples/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../emulator/tests/samples/google/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
