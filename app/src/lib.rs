@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/accounts/:account_id") view=pages::list_members::ListMembersPage />
                         <Route path=path!("/sync/office365") view=pages::office365_sync::Office365SyncPage />
                         <Route path=path!("/sync/ldap") view=pages::ldap_sync::LdapSyncPage />
+                        <Route path=path!("/sync/google") view=pages::google_sync::GoogleSyncPage />
                         <Route path=path!("/sync/runs/:run_id") view=pages::sync_run::SyncRunPage />
                     </ParentRoute>
                 </ParentRoute>

@@ -186,6 +186,33 @@ pub struct MicrosoftConnection {
     pub granted_at: DateTime<Utc>,
 }
 
+/// What the Google Workspace Sync page and its refusals say when Google is not set up here.
+pub const GOOGLE_NOT_CONFIGURED: &str = "Google Workspace sync is not configured on this Roster installation, so permission can't be granted. Ask your Roster operator to set it up (a Google OAuth client and ROSTER_SECRET_KEY).";
+
+/// The Google Workspace panel of a domain's Google Workspace Sync page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GooglePanel {
+    /// Whether this installation has a Google OAuth client and a key to seal its grants.
+    pub configured: bool,
+    pub connection: Option<GoogleConnection>,
+}
+
+/// A domain's Google Workspace grant (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoogleConnection {
+    /// The Workspace's customer id.
+    pub customer_id: String,
+    /// The Workspace's primary domain.
+    pub hosted_domain: String,
+    /// The Google account that granted permission, proven by its ID token.
+    pub granted_by: String,
+    /// The Roster admin who asked for it.
+    pub requested_by: String,
+    pub granted_at: DateTime<Utc>,
+    /// "Skip suspended users".
+    pub skip_suspended: bool,
+}
+
 /// What Test Connection found: the first accounts as Roster would store them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionTestResult {

@@ -64,9 +64,7 @@ impl ServerType {
     pub fn sync_menu_label(self) -> Option<&'static str> {
         match self {
             ServerType::Office365 => Some("Office 365 Sync"),
-            // Google Workspace gets "Google Workspace Sync" once its directory
-            // connector exists; until then it is managed by hand like on-premise.
-            ServerType::GoogleWorkspace => None,
+            ServerType::GoogleWorkspace => Some("Google Workspace Sync"),
             ServerType::OnPremise => Some("AD/LDAP Sync"),
         }
     }
@@ -145,9 +143,12 @@ mod tests {
             ServerType::OnPremise.sync_menu_label(),
             Some("AD/LDAP Sync")
         );
-        assert_eq!(ServerType::GoogleWorkspace.sync_menu_label(), None);
+        assert_eq!(
+            ServerType::GoogleWorkspace.sync_menu_label(),
+            Some("Google Workspace Sync")
+        );
         assert!(ServerType::Office365.syncs());
         assert!(ServerType::OnPremise.syncs());
-        assert!(!ServerType::GoogleWorkspace.syncs());
+        assert!(ServerType::GoogleWorkspace.syncs());
     }
 }

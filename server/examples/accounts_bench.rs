@@ -89,6 +89,7 @@ async fn run(options: PgConnectOptions) -> Result<()> {
         stopping: tokio::sync::watch::channel(false).1,
         limits: app::ssr::limits::Limits::default(),
         secret_key: None,
+        google: None,
     };
     let options = leptos::config::LeptosOptions::builder()
         .output_name("roster")

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use app::ssr::limits::{Limits, DEFAULT_SIGN_INS_PER_MINUTE};
 use app::ssr::secrets::SecretKey;
+use roster_core::google::{GoogleClientSecret, GoogleConfig};
 use roster_core::microsoft::{ClientSecret, MicrosoftConfig};
 use roster_core::ownership::dns::DnsSettings;
 use std::fmt;
@@ -40,8 +41,11 @@ pub struct Config {
     /// `ROSTER_SMTP_URL`, `ROSTER_MAIL_FROM`, `ROSTER_SMTP_CA_FILE`, `ROSTER_MAIL_DIR`: where
     /// sync reports go.
     pub mail: crate::report::mailer::MailSettings,
-    /// `ROSTER_SECRET_KEY`: seals LDAP passwords at rest; unset: LDAP sync is off.
+    /// `ROSTER_SECRET_KEY`: seals LDAP passwords and Google grants at rest; unset: LDAP and
+    /// Google Workspace sync are off.
     pub secret_key: Option<SecretKey>,
+    /// Roster's Google OAuth client; `None` when `ROSTER_GOOGLE_CLIENT_ID` is unset.
+    pub google: Option<GoogleConfig>,
 }
 
 impl Config {
@@ -62,7 +66,6 @@ impl Config {
         let db_max_connections = parse_var("ROSTER_DB_MAX_CONNECTIONS", 10)?;
         Ok(Self {
             database_url,
-            public_url,
             session_hours,
             db_max_connections,
             microsoft: microsoft_from_env()?,
@@ -76,6 +79,8 @@ impl Config {
             ),
             mail: crate::report::mailer::MailSettings::from_env()?,
             secret_key: secret_key(std::env::var("ROSTER_SECRET_KEY").ok().as_deref())?,
+            google: google_from_env(&public_url)?,
+            public_url,
         })
     }
 
@@ -113,6 +118,48 @@ fn microsoft_from_env() -> Result<Option<MicrosoftConfig>> {
     // emulator, which stands in for the global cloud.
     if let Some(scope) = var("ROSTER_MS_SCOPE") {
         config = config.with_scope(scope);
+    }
+    Ok(Some(config))
+}
+
+/// `ROSTER_GOOGLE_CLIENT_ID` and `ROSTER_GOOGLE_CLIENT_SECRET` (both or neither), the optional
+/// `ROSTER_GOOGLE_ACCOUNTS_URL` / `ROSTER_GOOGLE_OAUTH2_URL` / `ROSTER_GOOGLE_ADMIN_URL` (Google's
+/// by default; the emulator's in development) and `ROSTER_GOOGLE_REQUESTS_PER_MINUTE` (this
+/// instance's share of the Cloud project's 2,400 Directory API requests a minute).
+fn google_from_env(public_url: &str) -> Result<Option<GoogleConfig>> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let (id, secret) = match (var("ROSTER_GOOGLE_CLIENT_ID"), var("ROSTER_GOOGLE_CLIENT_SECRET")) {
+        (None, None) => return Ok(None),
+        (Some(id), Some(secret)) => (id, secret),
+        (Some(_), None) => anyhow::bail!("ROSTER_GOOGLE_CLIENT_ID is set but ROSTER_GOOGLE_CLIENT_SECRET is not: set both, or neither to run without Google Workspace"),
+        (None, Some(_)) => anyhow::bail!("ROSTER_GOOGLE_CLIENT_SECRET is set but ROSTER_GOOGLE_CLIENT_ID is not: set both, or neither to run without Google Workspace"),
+    };
+    let redirect = format!(
+        "{public_url}{}",
+        app::ssr::google_grant::GOOGLE_CALLBACK_PATH
+    );
+    let mut config = GoogleConfig::new(id, GoogleClientSecret::new(secret), redirect);
+    if let Some(url) = var("ROSTER_GOOGLE_ACCOUNTS_URL") {
+        config = config.with_accounts_url(url.trim_end_matches('/'));
+    }
+    if let Some(url) = var("ROSTER_GOOGLE_OAUTH2_URL") {
+        config = config.with_oauth2_url(url.trim_end_matches('/'));
+    }
+    if let Some(url) = var("ROSTER_GOOGLE_ADMIN_URL") {
+        config = config.with_admin_url(url.trim_end_matches('/'));
+    }
+    if let Some(rpm) = var("ROSTER_GOOGLE_REQUESTS_PER_MINUTE") {
+        let rpm: u32 = rpm
+            .parse()
+            .ok()
+            .filter(|n| (1..=roster_core::google::PROJECT_QUOTA_PER_MINUTE).contains(n))
+            .with_context(|| format!("ROSTER_GOOGLE_REQUESTS_PER_MINUTE must be a whole number from 1 to {}, got {rpm:?}", roster_core::google::PROJECT_QUOTA_PER_MINUTE))?;
+        config = config.with_requests_per_minute(rpm);
     }
     Ok(Some(config))
 }
@@ -216,6 +263,7 @@ impl fmt::Debug for Config {
             .field("session_hours", &self.session_hours)
             .field("db_max_connections", &self.db_max_connections)
             .field("microsoft", &self.microsoft)
+            .field("google", &self.google)
             .field("sync_concurrency", &self.sync_concurrency)
             .field("retention_days", &self.retention_days)
             .field("dns", &self.dns)

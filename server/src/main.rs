@@ -123,6 +123,30 @@ async fn main() -> Result<()> {
                     None
                 }
             };
+            let google = match config.google.clone() {
+                Some(g) => {
+                    let client = roster_core::google::GoogleClient::new(g).context(
+                        "the Google Workspace settings (ROSTER_GOOGLE_*_URL)",
+                    )?;
+                    let c = client.config();
+                    tracing::info!(
+                        accounts_url = %c.accounts_url,
+                        oauth2_url = %c.oauth2_url,
+                        admin_url = %c.admin_url,
+                        redirect_uri = %c.redirect_url,
+                        requests_per_minute = c.requests_per_minute,
+                        "Google Workspace connection configured"
+                    );
+                    if config.secret_key.is_none() {
+                        tracing::warn!("Google Workspace is configured but ROSTER_SECRET_KEY is not: grants can't be stored, so Google Workspace sync is off");
+                    }
+                    Some(client)
+                }
+                None => {
+                    tracing::warn!("Google Workspace is not configured (ROSTER_GOOGLE_CLIENT_ID / ROSTER_GOOGLE_CLIENT_SECRET): domains can't be connected");
+                    None
+                }
+            };
             // One signal stops everything: HTTP stops taking requests, the worker lets its
             // runs finish (up to a grace period), the progress listener closes.
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -139,6 +163,7 @@ async fn main() -> Result<()> {
                 stopping: stop_rx.clone(),
                 limits: config.limits.clone(),
                 secret_key: config.secret_key.clone(),
+                google: google.clone(),
             };
             let router = startup::router_with(state, leptos_options, config.metrics_token.clone());
             let listener = tokio::net::TcpListener::bind(addr)
@@ -164,6 +189,7 @@ async fn main() -> Result<()> {
                 connectors: app::ssr::connectors::Connectors {
                     microsoft: microsoft.map(|m| m.client),
                     secret_key: config.secret_key.clone(),
+                    google,
                 },
                 lease: roster_server::sync::lease::LeaseHolder::new(config.run_lease),
             };

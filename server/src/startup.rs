@@ -59,11 +59,21 @@ pub fn router_with(
             state.public_url
         )
     });
-    let consent_origin = state
-        .microsoft
-        .as_ref()
-        .and_then(|ms| headers::Policy::origin_of(&ms.client.config().login_url));
-    let policy = headers::Policy::new(state.secure_cookies, consent_origin.as_deref());
+    // Where "Grant permission" sends the admin: Microsoft's and Google's sign-in pages.
+    let consent_origins: Vec<String> = [
+        state
+            .microsoft
+            .as_ref()
+            .and_then(|ms| headers::Policy::origin_of(&ms.client.config().login_url)),
+        state
+            .google
+            .as_ref()
+            .and_then(|g| headers::Policy::origin_of(&g.config().accounts_url)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let policy = headers::Policy::new(state.secure_cookies, &consent_origins);
     let limits = state.limits.clone();
     let context = {
         let state = state.clone();
@@ -72,6 +82,10 @@ pub fn router_with(
     let callback = {
         let state = state.clone();
         move |query, headers| app::ssr::microsoft_consent::callback(state.clone(), query, headers)
+    };
+    let google_callback = {
+        let state = state.clone();
+        move |query, headers| app::ssr::google_grant::callback(state.clone(), query, headers)
     };
     let events = {
         let state = state.clone();
@@ -89,6 +103,10 @@ pub fn router_with(
         .merge(crate::ops::routes(state.pool.clone(), metrics_token))
         .route("/", axum::routing::get(root))
         .route(MICROSOFT_CALLBACK_PATH, axum::routing::get(callback))
+        .route(
+            app::ssr::google_grant::GOOGLE_CALLBACK_PATH,
+            axum::routing::get(google_callback),
+        )
         .route(sync_streams::EVENTS_PATH, axum::routing::get(events))
         .route(
             sync_streams::CHANGES_CSV_PATH,

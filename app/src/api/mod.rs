@@ -7,6 +7,7 @@ pub mod admins;
 pub mod auth;
 pub mod connection;
 pub mod domains;
+pub mod google;
 pub mod ldap;
 pub mod list_members;
 pub mod mail_servers;

@@ -7,6 +7,8 @@ pub mod domain_layout;
 pub mod domain_ownership;
 pub mod domains;
 pub mod email_accounts;
+pub mod google_connection;
+pub mod google_sync;
 pub mod inbound_servers;
 pub mod ldap_connection;
 pub mod ldap_sync;

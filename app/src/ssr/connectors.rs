@@ -6,6 +6,7 @@
 use crate::error::AppError;
 use crate::ssr::secrets::{ldap_password_context, SecretKey};
 use anyhow::{Context, Result};
+use roster_core::google::GoogleClient;
 use roster_core::ldap::{LdapDirectory, LdapPassword};
 use roster_core::microsoft::MicrosoftClient;
 use roster_core::{Directory, ServerType, SyncSource};
@@ -17,8 +18,11 @@ use uuid::Uuid;
 pub struct Connectors {
     /// Roster's Microsoft 365 app registration (`ROSTER_MS_CLIENT_ID`).
     pub microsoft: Option<MicrosoftClient>,
-    /// `ROSTER_SECRET_KEY`: seals the LDAP passwords; without it LDAP sync is off.
+    /// `ROSTER_SECRET_KEY`: seals the LDAP passwords and Google grants; without it LDAP and
+    /// Google Workspace sync are off.
     pub secret_key: Option<SecretKey>,
+    /// Roster's Google OAuth client (`ROSTER_GOOGLE_CLIENT_ID`).
+    pub google: Option<GoogleClient>,
 }
 
 /// A domain's directory, ready to read.
@@ -41,7 +45,7 @@ pub enum Unavailable {
     Unusable(String),
 }
 
-pub use crate::model::LDAP_NOT_CONFIGURED;
+pub use crate::model::{GOOGLE_NOT_CONFIGURED, LDAP_NOT_CONFIGURED};
 
 /// The name of the page where a source's connection is set up.
 pub fn sync_page(source: SyncSource) -> &'static str {
@@ -62,11 +66,9 @@ impl Unavailable {
             ),
             Unavailable::NotConfigured(SyncSource::Office365) => AppError::MicrosoftNotConfigured.to_string(),
             Unavailable::NotConfigured(SyncSource::Ldap) => LDAP_NOT_CONFIGURED.to_owned(),
-            Unavailable::NotConfigured(source) => format!(
-                "{} sync is not available on this Roster installation.",
-                source.label()
-            ),
+            Unavailable::NotConfigured(SyncSource::GoogleWorkspace) => GOOGLE_NOT_CONFIGURED.to_owned(),
             Unavailable::NotConnected(SyncSource::Office365) => "This domain is not connected to Microsoft 365. Grant permission on the Office 365 Sync page first.".to_owned(),
+            Unavailable::NotConnected(SyncSource::GoogleWorkspace) => "This domain is not connected to Google Workspace. Grant permission on the Google Workspace Sync page first.".to_owned(),
             Unavailable::NotConnected(source) => format!(
                 "This domain's directory settings are not saved yet. Save them on the {} page first.",
                 sync_page(*source)
@@ -90,7 +92,7 @@ pub fn source_of(server_type: ServerType) -> Option<SyncSource> {
     match server_type {
         ServerType::Office365 => Some(SyncSource::Office365),
         ServerType::OnPremise => Some(SyncSource::Ldap),
-        ServerType::GoogleWorkspace => None,
+        ServerType::GoogleWorkspace => Some(SyncSource::GoogleWorkspace),
     }
 }
 
@@ -100,7 +102,7 @@ impl Connectors {
         match source {
             SyncSource::Office365 => self.microsoft.is_some(),
             SyncSource::Ldap => self.secret_key.is_some(),
-            SyncSource::GoogleWorkspace => false,
+            SyncSource::GoogleWorkspace => self.google.is_some() && self.secret_key.is_some(),
         }
     }
 
@@ -128,7 +130,10 @@ impl Connectors {
                 self.ldap_directory(pool, organization_id, domain_id)
                     .await?
             }
-            SyncSource::GoogleWorkspace => Err(Unavailable::NotConfigured(source)),
+            SyncSource::GoogleWorkspace => {
+                self.google_directory(pool, organization_id, domain_id)
+                    .await?
+            }
         };
         Ok(directory.map(|directory| Connection { source, directory }))
     }
@@ -193,6 +198,37 @@ impl Connectors {
     }
 }
 
+impl Connectors {
+    async fn google_directory(
+        &self,
+        pool: &PgPool,
+        organization_id: Uuid,
+        domain_id: Uuid,
+    ) -> Result<Result<Box<dyn Directory>, Unavailable>> {
+        let (Some(google), Some(key)) = (&self.google, &self.secret_key) else {
+            return Ok(Err(Unavailable::NotConfigured(SyncSource::GoogleWorkspace)));
+        };
+        let Some(stored) =
+            crate::ssr::google_grant::stored_grant(pool, organization_id, domain_id).await?
+        else {
+            return Ok(Err(Unavailable::NotConnected(SyncSource::GoogleWorkspace)));
+        };
+        let Some(refresh) = crate::ssr::google_grant::open_refresh_token(
+            key,
+            &stored.refresh_token_sealed,
+            organization_id,
+            domain_id,
+        ) else {
+            tracing::warn!(%organization_id, %domain_id, "the saved Google grant does not open with ROSTER_SECRET_KEY");
+            return Ok(Err(Unavailable::Unusable("The saved Google Workspace permission can't be read on this Roster installation (its secret key changed). Grant permission again on the Google Workspace Sync page.".to_owned())));
+        };
+        let directory = google
+            .directory(&stored.customer_id, refresh)
+            .skipping_suspended(stored.skip_suspended);
+        Ok(Ok(Box::new(directory)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,7 +240,10 @@ mod tests {
             Some(SyncSource::Office365)
         );
         assert_eq!(source_of(ServerType::OnPremise), Some(SyncSource::Ldap));
-        assert_eq!(source_of(ServerType::GoogleWorkspace), None);
+        assert_eq!(
+            source_of(ServerType::GoogleWorkspace),
+            Some(SyncSource::GoogleWorkspace)
+        );
         for t in ServerType::ALL {
             // The menu offers a sync page exactly for the types the registry can read.
             assert_eq!(t.syncs(), source_of(t).is_some(), "{t:?}");
@@ -240,5 +279,11 @@ mod tests {
             panic!("not a conflict")
         };
         assert!(message.contains("Google Workspace"), "{message}");
+        let AppError::Conflict(message) =
+            Unavailable::NotConnected(SyncSource::GoogleWorkspace).into_app_error()
+        else {
+            panic!("not a conflict")
+        };
+        assert!(message.contains("Google Workspace Sync page"), "{message}");
     }
 }

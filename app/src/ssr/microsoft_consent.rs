@@ -16,20 +16,21 @@
 //! request, and only for the answer of its own step.
 
 use super::auth::{require_admin, session_hash, SignedIn};
+use super::grant_state::{new_state, organization_of, state_hash, StateProblem};
 use super::{AppState, MicrosoftSetup, OrInternal, Request};
 use crate::error::AppError;
 use crate::model::{DomainInfo, MicrosoftConnection};
 use axum::extract::Query;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use rand::RngCore;
 use roster_core::microsoft::{SignInError, TenantId};
 use roster_core::{DomainName, DomainRules, ExcludePatterns};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tracing::Instrument;
 use uuid::Uuid;
+
+const OFFICE365_SYNC: &str = "Office 365 Sync";
 
 /// How long an admin has to answer Microsoft's consent screen.
 const CONSENT_TTL_MINUTES: i64 = 10;
@@ -128,17 +129,6 @@ pub async fn start_consent(
     Ok(url.into())
 }
 
-/// `<organization id>.<32 random bytes, hex>`.
-fn new_state(organization_id: Uuid) -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{}.{}", organization_id.simple(), hex::encode(bytes))
-}
-
-fn state_hash(state: &str) -> Vec<u8> {
-    Sha256::digest(state.as_bytes()).to_vec()
-}
-
 /// What Microsoft appends to the redirect URI.
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackQuery {
@@ -150,31 +140,6 @@ pub struct CallbackQuery {
     error: Option<String>,
     error_subcode: Option<String>,
     error_description: Option<String>,
-}
-
-/// Why a callback's `state` was refused; nothing is stored for any of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateProblem {
-    Missing,
-    Unknown,
-    Expired,
-    Replayed,
-    OtherSession,
-    /// A consent answer with the sign-in step's state, or the other way round.
-    WrongStep,
-}
-
-impl StateProblem {
-    fn explain(self) -> &'static str {
-        match self {
-            StateProblem::Missing => "Microsoft's answer did not say which request it belongs to, so Roster ignored it.",
-            StateProblem::Unknown => "Microsoft's answer belongs to a request Roster did not make, so Roster ignored it.",
-            StateProblem::Expired => "The permission request was more than 10 minutes old when Microsoft answered, so Roster ignored the answer.",
-            StateProblem::Replayed => "This answer from Microsoft was already used once, so Roster ignored it.",
-            StateProblem::OtherSession => "The permission request was started in another sign-in session, so Roster ignored the answer. Sign in and grant permission again from the same browser.",
-            StateProblem::WrongStep => "Microsoft's answer does not fit the step Roster was waiting for, so Roster ignored it.",
-        }
-    }
 }
 
 /// `GET /oauth/microsoft/callback`: checks `state`, reads Microsoft's answer, confirms the tenant
@@ -189,9 +154,15 @@ pub async fn callback(
         Ok(location) => Redirect::to(&location).into_response(),
         Err(Failure::State(problem)) => {
             tracing::warn!(?problem, "admin consent callback refused");
-            problem_page(StatusCode::BAD_REQUEST, problem.explain())
+            problem_page(
+                StatusCode::BAD_REQUEST,
+                &problem.explain("Microsoft"),
+                OFFICE365_SYNC,
+            )
         }
-        Err(Failure::App(error)) => problem_page(error.status(), &error.to_string()),
+        Err(Failure::App(error)) => {
+            problem_page(error.status(), &error.to_string(), OFFICE365_SYNC)
+        }
     }
 }
 
@@ -228,10 +199,8 @@ async fn handle(req: &Request, query: CallbackQuery) -> Result<String, Failure> 
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(Failure::State(StateProblem::Missing))?;
-    let organization_id = raw_state
-        .split_once('.')
-        .and_then(|(org, _)| Uuid::parse_str(org).ok())
-        .ok_or(Failure::State(StateProblem::Unknown))?;
+    let organization_id =
+        organization_of(raw_state).ok_or(Failure::State(StateProblem::Unknown))?;
     let hash = state_hash(raw_state);
     let session = session_hash(req);
     // Which step this answer belongs to: a code answers the sign-in, a tenant the consent; an
@@ -548,7 +517,7 @@ fn safe_code(code: &str) -> Option<String> {
 }
 
 /// A small page of its own: the callback may come without a usable session or domain.
-fn problem_page(status: StatusCode, message: &str) -> Response {
+pub(super) fn problem_page(status: StatusCode, message: &str, sync_page: &str) -> Response {
     let body = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -558,10 +527,11 @@ fn problem_page(status: StatusCode, message: &str) -> Response {
 <section class="panel error-panel" role="alert">
 <h1>Permission not recorded</h1>
 <p>{}</p>
-<p>Nothing was changed. Start again from the domain's Office 365 Sync page with “Grant permission”.</p>
+<p>Nothing was changed. Start again from the domain's {} page with “Grant permission”.</p>
 <p><a href="/domains">Back to your domains</a></p>
 </section></main></body></html>"#,
-        escape_html(message)
+        escape_html(message),
+        escape_html(sync_page)
     );
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }

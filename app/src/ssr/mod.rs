@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod connectors;
 pub mod db;
+pub mod google_grant;
+pub mod grant_state;
 pub mod jobs;
 pub mod limits;
 pub mod microsoft_consent;
@@ -41,8 +43,11 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Concurrent password hashes and the per-client sign-in rate.
     pub limits: limits::Limits,
-    /// `ROSTER_SECRET_KEY`, which seals LDAP passwords; `None`: LDAP sync is not configured.
+    /// `ROSTER_SECRET_KEY`, which seals LDAP passwords and Google grants; `None`: LDAP and
+    /// Google Workspace sync are not configured.
     pub secret_key: Option<secrets::SecretKey>,
+    /// The Google Workspace connector (its OAuth client and redirect URL), when configured.
+    pub google: Option<roster_core::google::GoogleClient>,
 }
 
 impl AppState {
@@ -51,6 +56,7 @@ impl AppState {
         connectors::Connectors {
             microsoft: self.microsoft.as_ref().map(|m| m.client.clone()),
             secret_key: self.secret_key.clone(),
+            google: self.google.clone(),
         }
     }
 }
@@ -81,6 +87,7 @@ impl std::fmt::Debug for AppState {
             .field("secure_cookies", &self.secure_cookies)
             .field("session_ttl", &self.session_ttl)
             .field("microsoft", &self.microsoft)
+            .field("google", &self.google)
             .finish_non_exhaustive()
     }
 }

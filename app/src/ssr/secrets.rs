@@ -91,6 +91,12 @@ pub fn ldap_password_context(organization_id: Uuid, domain_id: Uuid) -> String {
     format!("roster:ldap_connections.password_sealed:v1:{organization_id}:{domain_id}")
 }
 
+/// The associated data of a domain's Google refresh token
+/// (`google_connections.refresh_token_sealed`).
+pub fn google_refresh_token_context(organization_id: Uuid, domain_id: Uuid) -> String {
+    format!("roster:google_connections.refresh_token_sealed:v1:{organization_id}:{domain_id}")
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

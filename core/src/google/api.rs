@@ -220,6 +220,9 @@ impl Inner {
                         continue;
                     }
                     let error = classify(detail);
+                    if matches!(error, DirectoryError::GoogleThrottled(_)) {
+                        metrics::counter!("roster_google_throttled_total").increment(1);
+                    }
                     if !is_retried(&error) {
                         tracing::warn!(path = url.path(), detail = ?error.google(), "Directory API request failed");
                         return Err(error);
@@ -291,16 +294,14 @@ pub(crate) fn network_error(host: &str, error: &reqwest::Error) -> DirectoryErro
     }
 }
 
-/// Counts one request by its answer (`roster_google_requests_total{status}`) and each
-/// throttled one (`roster_google_throttled_total`) through the `metrics` facade.
+/// Counts one request by its answer (`roster_google_requests_total{status}`) through the
+/// `metrics` facade; throttled answers (429, and 403 with a rate-limit reason, known only from
+/// the body) are counted where they are classified (`roster_google_throttled_total`).
 fn record_request(sent: &Result<reqwest::Response, reqwest::Error>) {
     let status = match sent {
         Ok(response) => response.status().as_u16().to_string(),
         Err(_) => "network_error".to_owned(),
     };
-    if status == "429" {
-        metrics::counter!("roster_google_throttled_total").increment(1);
-    }
     metrics::counter!("roster_google_requests_total", "status" => status).increment(1);
 }
 

@@ -87,6 +87,7 @@ impl GoogleClient {
             client: self.clone(),
             customer_id: customer_id.trim().to_owned(),
             refresh,
+            skip_suspended: false,
         }
     }
 }
@@ -97,17 +98,27 @@ pub struct GoogleDirectory {
     client: GoogleClient,
     customer_id: String,
     refresh: RefreshToken,
+    /// Leave suspended users out (Google bounces their mail); by default they are kept, marked
+    /// disabled.
+    skip_suspended: bool,
 }
 
 impl fmt::Debug for GoogleDirectory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GoogleDirectory")
             .field("customer_id", &self.customer_id)
+            .field("skip_suspended", &self.skip_suspended)
             .finish_non_exhaustive()
     }
 }
 
 impl GoogleDirectory {
+    /// Leaves suspended users out of rounds and Test Connection ("skip suspended users").
+    pub fn skipping_suspended(mut self, skip: bool) -> GoogleDirectory {
+        self.skip_suspended = skip;
+        self
+    }
+
     /// The Workspace's domains and domain aliases (a run checks its domain is still one).
     pub async fn workspace_domains(&self) -> Result<WorkspaceDomains, DirectoryError> {
         self.client.workspace_domains(&self.refresh).await
@@ -116,13 +127,20 @@ impl GoogleDirectory {
     /// The round's pager with its concrete type.
     pub fn full_round(&self) -> GoogleChanges {
         GoogleChanges::new(self.client.inner.clone(), self.refresh.clone())
+            .skipping_suspended(self.skip_suspended)
     }
 }
 
 #[async_trait]
 impl Directory for GoogleDirectory {
     async fn test_connection(&self, rules: &DomainRules) -> Result<ConnectionTest, DirectoryError> {
-        sample::test_connection(&self.client.inner, &self.refresh, rules).await
+        sample::test_connection(
+            &self.client.inner,
+            &self.refresh,
+            rules,
+            self.skip_suspended,
+        )
+        .await
     }
 
     /// The Workspace's customer id.

@@ -206,8 +206,8 @@ fn non_blank(text: Option<&str>) -> Option<String> {
 
 impl GoogleUser {
     /// The user as a mirror change. A suspended user is kept, marked disabled (Google bounces
-    /// its mail; a setting to skip them comes with the sync page); an archived one is kept
-    /// enabled (Google still accepts its mail).
+    /// its mail; “Skip suspended users” on the sync page leaves them out of the round); an
+    /// archived one is kept enabled (Google still accepts its mail).
     pub(crate) fn into_change(self) -> ObjectChange {
         let proxies = proxy_addresses(
             self.primary_email.as_deref(),

@@ -55,6 +55,9 @@ pub struct GoogleChanges {
     /// Member ids, once resolved: the members of each held group, in order.
     member_ids: Vec<Vec<String>>,
     contacts: Vec<ObjectChange>,
+    /// Leave suspended users out (their ids are not users of the round, so a group's
+    /// suspended member is left out too).
+    skip_suspended: bool,
 }
 
 impl GoogleChanges {
@@ -67,7 +70,13 @@ impl GoogleChanges {
             held: Vec::new(),
             member_ids: Vec::new(),
             contacts: Vec::new(),
+            skip_suspended: false,
         }
+    }
+
+    pub(crate) fn skipping_suspended(mut self, skip: bool) -> GoogleChanges {
+        self.skip_suspended = skip;
+        self
     }
 
     async fn step(&mut self) -> Result<Option<ChangePage>, DirectoryError> {
@@ -82,9 +91,14 @@ impl GoogleChanges {
                         Some(next) => Stage::Users(Some(next)),
                         None => Stage::Groups(None),
                     };
-                    self.users.extend(page.users.iter().map(|u| u.id.clone()));
-                    let changes: Vec<ObjectChange> =
-                        page.users.into_iter().map(|u| u.into_change()).collect();
+                    let skip = self.skip_suspended;
+                    let users = page.users.into_iter().filter(|u| !(skip && u.suspended));
+                    let changes: Vec<ObjectChange> = users
+                        .map(|u| {
+                            self.users.insert(u.id.clone());
+                            u.into_change()
+                        })
+                        .collect();
                     if !changes.is_empty() {
                         return Ok(Some(ChangePage {
                             collection: Collection::Users,

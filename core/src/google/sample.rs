@@ -18,8 +18,9 @@ pub(crate) async fn test_connection(
     inner: &Inner,
     refresh: &RefreshToken,
     rules: &DomainRules,
+    skip_suspended: bool,
 ) -> Result<ConnectionTest, DirectoryError> {
-    let result = test(inner, refresh, rules).await;
+    let result = test(inner, refresh, rules, skip_suspended).await;
     if let Err(error) = &result {
         tracing::info!(%error, detail = ?error.google(), "Google Test Connection failed");
     }
@@ -46,6 +47,7 @@ async fn test(
     inner: &Inner,
     refresh: &RefreshToken,
     rules: &DomainRules,
+    skip_suspended: bool,
 ) -> Result<ConnectionTest, DirectoryError> {
     workspace_domains(inner, refresh)
         .await?
@@ -61,6 +63,7 @@ async fn test(
     let mut accounts: Vec<DirectoryAccount> = users
         .users
         .into_iter()
+        .filter(|u| !(skip_suspended && u.suspended))
         .filter_map(|u| mirrored(&u.into_change()))
         .filter_map(|o| normalize(&o.to_object(Vec::new()), rules))
         .collect();

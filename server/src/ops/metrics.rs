@@ -25,6 +25,12 @@ pub const RUN_DURATION: &str = "roster_run_duration_seconds";
 pub const GRAPH_REQUESTS: &str = "roster_graph_requests_total";
 /// Graph requests answered 429 (counter; recorded by `roster-core`).
 pub const GRAPH_THROTTLED: &str = "roster_graph_throttled_total";
+/// Google Directory API and OAuth requests by answer `status` (counter; recorded by
+/// `roster-core`).
+pub const GOOGLE_REQUESTS: &str = "roster_google_requests_total";
+/// Google requests answered as throttled: 403 `userRateLimitExceeded`/`quotaExceeded`, 429
+/// (counter; recorded by `roster-core`).
+pub const GOOGLE_THROTTLED: &str = "roster_google_throttled_total";
 /// Sync jobs waiting in the queue, read from `apalis.jobs` at each scrape (gauge).
 pub const QUEUE_DEPTH: &str = "roster_queue_depth";
 /// Seconds between a scheduled slot and its run being queued (histogram; the scheduler).
@@ -89,6 +95,14 @@ fn describe() {
         GRAPH_THROTTLED,
         "Microsoft Graph requests answered 429 (throttled)."
     );
+    describe_counter!(
+        GOOGLE_REQUESTS,
+        "Google Workspace (Directory API) requests sent, by HTTP status (network_error when none came back)."
+    );
+    describe_counter!(
+        GOOGLE_THROTTLED,
+        "Google Workspace requests answered as throttled (403 rate or quota limits, 429)."
+    );
     describe_gauge!(
         QUEUE_DEPTH,
         "Sync jobs waiting in the queue (all instances)."
@@ -115,6 +129,7 @@ fn describe() {
     }
     metrics::counter!(RUNS_LEASE_EXPIRED).absolute(0);
     metrics::counter!(GRAPH_THROTTLED).absolute(0);
+    metrics::counter!(GOOGLE_THROTTLED).absolute(0);
     metrics::counter!(SCHEDULED_RUNS).absolute(0);
     for result in ["sent", "failed"] {
         metrics::counter!(EMAILS, "result" => result).absolute(0);

@@ -27,19 +27,22 @@ pub const STATIC_PREFIX: &str = "/pkg/";
 /// The Content-Security-Policy of this installation.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    /// Origins forms may post to besides Roster (the Microsoft sign-in's).
+    /// Origins forms may post to besides Roster (Microsoft's and Google's sign-in).
     form_action: String,
     /// Send HSTS (served over https).
     https: bool,
 }
 
 impl Policy {
-    /// `consent_origin`: the origin of `ROSTER_MS_LOGIN_URL`, when Microsoft 365 is set up.
-    pub fn new(https: bool, consent_origin: Option<&str>) -> Policy {
+    /// `consent_origins`: the origins of `ROSTER_MS_LOGIN_URL` and `ROSTER_GOOGLE_ACCOUNTS_URL`,
+    /// of the directories set up, where "Grant permission" sends the admin.
+    pub fn new(https: bool, consent_origins: &[String]) -> Policy {
         let mut form_action = "'self'".to_owned();
-        if let Some(origin) = consent_origin {
-            form_action.push(' ');
-            form_action.push_str(origin);
+        for origin in consent_origins {
+            if !form_action.split(' ').any(|o| o == origin) {
+                form_action.push(' ');
+                form_action.push_str(origin);
+            }
         }
         Policy { form_action, https }
     }
@@ -182,20 +185,26 @@ mod tests {
 
     #[test]
     fn a_page_allows_its_nonce_and_the_consent_redirect() {
-        let policy = Policy::new(
-            true,
-            Policy::origin_of("https://login.microsoftonline.com/").as_deref(),
-        );
+        let origins: Vec<String> = [
+            "https://login.microsoftonline.com/",
+            "https://accounts.google.com",
+        ]
+        .iter()
+        .filter_map(|u| Policy::origin_of(u))
+        .collect();
+        let policy = Policy::new(true, &origins);
         let page = policy.page("abc123");
         assert!(page.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
         assert!(page.contains("frame-ancestors 'none'"));
-        assert!(page.contains("form-action 'self' https://login.microsoftonline.com"));
+        assert!(page.ends_with(
+            "form-action 'self' https://login.microsoftonline.com https://accounts.google.com"
+        ));
         assert!(!policy.fallback().contains("nonce"));
     }
 
     #[test]
     fn without_microsoft_forms_post_only_to_roster() {
-        assert!(Policy::new(false, None)
+        assert!(Policy::new(false, &[])
             .fallback()
             .ends_with("form-action 'self'"));
     }

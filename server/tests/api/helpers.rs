@@ -214,6 +214,75 @@ pub async fn spawn_app_keyed(
     mail: MailSettings,
     secret_key: Option<app::ssr::secrets::SecretKey>,
 ) -> TestApp {
+    spawn_app_connected(
+        pool,
+        secure_cookies,
+        microsoft,
+        with_worker,
+        dns,
+        limits,
+        mail,
+        secret_key,
+        None,
+    )
+    .await
+}
+
+/// Roster's OAuth client in the test Google emulators.
+pub const GOOGLE_CLIENT_ID: &str = "123456789012-roster.apps.googleusercontent.com";
+pub const GOOGLE_SECRET: &str = "google-api-test-secret";
+
+/// Roster's Google settings for an emulator at `emulator_url`, with quick retries (the
+/// redirect URL is set to the app's own once it listens).
+pub fn google_config(emulator_url: &str) -> roster_core::google::GoogleConfig {
+    use roster_core::google::{GoogleClientSecret, GoogleConfig, GoogleRetry};
+    GoogleConfig::new(
+        GOOGLE_CLIENT_ID,
+        GoogleClientSecret::new(GOOGLE_SECRET),
+        "http://placeholder/oauth/google/callback",
+    )
+    .with_accounts_url(emulator_url)
+    .with_oauth2_url(emulator_url)
+    .with_admin_url(emulator_url)
+    .with_retry(GoogleRetry {
+        max_retries: 3,
+        base_delay: std::time::Duration::from_millis(5),
+        max_delay: std::time::Duration::from_millis(20),
+        max_total_wait: std::time::Duration::from_secs(2),
+    })
+}
+
+/// The app pointed at a Google emulator (accounts, OAuth 2.0 and Admin SDK at `emulator_url`),
+/// with the sync worker and `ROSTER_SECRET_KEY`.
+pub async fn spawn_app_with_google(pool: PgPool, emulator_url: &str) -> TestApp {
+    let mail_dir = std::env::temp_dir().join(format!("roster-test-mail-{}", Uuid::new_v4()));
+    spawn_app_connected(
+        pool,
+        false,
+        None,
+        true,
+        Default::default(),
+        Limits::default(),
+        MailSettings::files(mail_dir),
+        Some(test_secret_key()),
+        Some(google_config(emulator_url)),
+    )
+    .await
+}
+
+/// Everything: [`spawn_app_keyed`] with Google Workspace's settings.
+#[allow(clippy::too_many_arguments)]
+pub async fn spawn_app_connected(
+    pool: PgPool,
+    secure_cookies: bool,
+    microsoft: Option<roster_core::microsoft::MicrosoftConfig>,
+    with_worker: bool,
+    dns: roster_core::ownership::dns::DnsSettings,
+    limits: Limits,
+    mail: MailSettings,
+    secret_key: Option<app::ssr::secrets::SecretKey>,
+    google: Option<roster_core::google::GoogleConfig>,
+) -> TestApp {
     // The job queue's tables (`#[sqlx::test]` applies only Roster's migrations).
     worker::setup(&pool).await.unwrap();
     // `ROSTER_TEST_LOG=debug cargo test …` shows the servers' logs.
@@ -242,6 +311,13 @@ pub async fn spawn_app_keyed(
             let microsoft = microsoft.map(|config| app::ssr::MicrosoftSetup {
                 client: roster_core::microsoft::MicrosoftClient::new(config).unwrap(),
                 public_url: format!("http://{local}"),
+            });
+            let google = google.map(|mut config| {
+                config.redirect_url = format!(
+                    "http://{local}{}",
+                    app::ssr::google_grant::GOOGLE_CALLBACK_PATH
+                );
+                roster_core::google::GoogleClient::new(config).unwrap()
             });
             let options = LeptosOptions::builder()
                 .output_name("roster")
@@ -272,6 +348,7 @@ pub async fn spawn_app_keyed(
                 stopping,
                 limits,
                 secret_key: secret_key.clone(),
+                google: google.clone(),
             };
             // The real worker and progress listener, as in production.
             let engine = worker::Engine {
@@ -279,6 +356,7 @@ pub async fn spawn_app_keyed(
                 connectors: app::ssr::connectors::Connectors {
                     microsoft: microsoft.map(|m| m.client),
                     secret_key,
+                    google,
                 },
                 lease: roster_server::sync::lease::LeaseHolder::new(
                     std::time::Duration::from_secs(roster_server::sync::lease::DEFAULT_LEASE_SECS),

@@ -371,6 +371,7 @@ async fn a_scheduled_run_of_an_unproven_ldap_domain_changes_nothing(pool: PgPool
         connectors: app::ssr::connectors::Connectors {
             microsoft: None,
             secret_key: Some(test_secret_key()),
+            google: None,
         },
         lease: crate::sync_engine::lease(),
     };

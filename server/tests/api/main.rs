@@ -7,6 +7,7 @@ mod auth;
 mod delta_sync;
 mod disabled_accounts;
 mod domains;
+mod google;
 mod helpers;
 mod instances;
 mod isolation;

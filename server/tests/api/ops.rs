@@ -141,6 +141,7 @@ async fn metrics_count_runs_graph_requests_and_describe_every_series(pool: PgPoo
         "roster_runs_lease_expired_total",
         "roster_graph_requests_total",
         "roster_graph_throttled_total",
+        "roster_google_throttled_total",
         "roster_queue_depth",
         "roster_scheduler_lag_seconds",
         "roster_scheduled_runs_total",

@@ -585,6 +585,7 @@ async fn a_scheduled_run_of_an_unconnected_domain_fails_with_the_usual_message(p
                     .unwrap(),
             ),
             secret_key: None,
+            google: None,
         },
         lease: crate::sync_engine::lease(),
     };
