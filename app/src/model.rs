@@ -594,6 +594,10 @@ pub enum OwnershipProof {
     Microsoft {
         tenant_name: String,
     },
+    /// The connected Google Workspace (named by its primary domain) owns the domain.
+    Google {
+        workspace: String,
+    },
     NotVerified,
 }
 

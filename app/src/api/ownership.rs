@@ -23,10 +23,13 @@ pub mod ssr {
     ) -> Result<DomainOwnership, AppError> {
         let row = sqlx::query!(
             r#"select d.name, d.ownership_token, d.ownership_verified_at,
-                      c.tenant_name as "tenant_name?", c.domain_verified as "domain_verified?"
+                      c.tenant_name as "tenant_name?", c.domain_verified as "domain_verified?",
+                      g.hosted_domain as "google_workspace?"
                from domains d
                left join microsoft_connections c
                  on c.organization_id = d.organization_id and c.domain_id = d.id
+               left join google_connections g
+                 on g.organization_id = d.organization_id and g.domain_id = d.id
                where d.organization_id = $1 and d.id = $2"#,
             org,
             domain_id
@@ -35,13 +38,17 @@ pub mod ssr {
         .await
         .or_internal("loading a domain's ownership")?
         .ok_or(AppError::NotFound)?;
+        // A Google grant is kept only when its Workspace owns the domain (and every run checks
+        // again), so a connection is the proof.
         let proof = match (
             row.ownership_verified_at,
             row.domain_verified,
             row.tenant_name,
+            row.google_workspace,
         ) {
-            (Some(verified_at), _, _) => OwnershipProof::Dns { verified_at },
-            (None, Some(true), Some(tenant_name)) => OwnershipProof::Microsoft { tenant_name },
+            (Some(verified_at), ..) => OwnershipProof::Dns { verified_at },
+            (None, Some(true), Some(tenant_name), _) => OwnershipProof::Microsoft { tenant_name },
+            (None, _, _, Some(workspace)) => OwnershipProof::Google { workspace },
             _ => OwnershipProof::NotVerified,
         };
         Ok(DomainOwnership {
@@ -57,7 +64,7 @@ pub mod ssr {
             Ok(())
         } else {
             Err(AppError::OwnershipNotVerified(
-                "Ownership not verified: this domain can't be synced until it is proven to be yours. Add the TXT record shown on the domain's Inbound Servers page and choose Verify ownership (an Office 365 domain is also proven when its connected Microsoft 365 tenant lists it as a verified domain).".to_owned(),
+                "Ownership not verified: this domain can't be synced until it is proven to be yours. Add the TXT record shown on the domain's Inbound Servers page and choose Verify ownership (an Office 365 or Google Workspace domain is also proven when its connected Microsoft 365 tenant or Google Workspace lists it as a verified domain).".to_owned(),
             ))
         }
     }

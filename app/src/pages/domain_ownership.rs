@@ -51,6 +51,10 @@ fn Ownership(
             <p class="notice success" role="status">{format!("Ownership verified: a verified domain of the Microsoft 365 tenant “{tenant_name}”.")}</p>
         }
         .into_any(),
+        OwnershipProof::Google { workspace } => view! {
+            <p class="notice success" role="status">{format!("Ownership verified: a verified domain of the Google Workspace {workspace}.")}</p>
+        }
+        .into_any(),
         OwnershipProof::NotVerified => view! {
             <p class="notice error"><strong>"Ownership not verified."</strong>" Until it is, this domain can't be synced (Manual Sync, Test Sync). Add this TXT record at the domain's DNS host, then choose Verify ownership."</p>
         }

@@ -11,7 +11,7 @@
 
 use super::RunSpec;
 use anyhow::{Context, Result};
-use roster_core::{Directory, DomainName};
+use roster_core::{Directory, DomainName, SyncSource};
 use sqlx::PgPool;
 
 /// What a run of a domain without proof says.
@@ -58,10 +58,21 @@ pub async fn check_before_run(
     }
     tracing::warn!(domain = %domain, directory = %directory.identity(), verified_domains = ?listing.domains,
         "the domain is not a verified domain of its directory; run refused");
-    Ok(Some(format!(
-        "{} is not a verified domain of the Microsoft 365 tenant “{}” (it lists: {}), so Roster will not sync it. Nothing was changed. Add the domain back in the Microsoft 365 admin center, or if it moved to another tenant, grant permission again from that tenant.",
-        domain.to_unicode(),
-        listing.directory_name,
-        if listing.domains.is_empty() { "none".to_owned() } else { listing.domains.join(", ") }
-    )))
+    let lists = if listing.domains.is_empty() {
+        "none".to_owned()
+    } else {
+        listing.domains.join(", ")
+    };
+    Ok(Some(match spec.source {
+        SyncSource::GoogleWorkspace => format!(
+            "{} is not a verified domain or domain alias of the {} (it lists: {lists}), so Roster will not sync it. Nothing was changed. Add the domain back in the Google Admin console, or if it moved to another Workspace, grant permission again as a super admin of that one.",
+            domain.to_unicode(),
+            listing.directory_name,
+        ),
+        _ => format!(
+            "{} is not a verified domain of the Microsoft 365 tenant “{}” (it lists: {lists}), so Roster will not sync it. Nothing was changed. Add the domain back in the Microsoft 365 admin center, or if it moved to another tenant, grant permission again from that tenant.",
+            domain.to_unicode(),
+            listing.directory_name,
+        ),
+    }))
 }

@@ -7,7 +7,9 @@
 
 use crate::helpers::{spawn_app_with_google, Admin, TestApp, GOOGLE_CLIENT_ID, GOOGLE_SECRET};
 use app::error::AppError;
-use app::model::{AccountsPage, ConnectionTestResult, GooglePanel, RunDetail};
+use app::model::{
+    AccountsPage, ConnectionTestResult, DomainOwnership, GooglePanel, OwnershipProof, RunDetail,
+};
 use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use roster_core::{AccountSource, RunState};
@@ -250,6 +252,17 @@ async fn a_super_admins_grant_connects_the_domain_which_then_syncs(pool: PgPool)
     assert_eq!(connection.granted_by, ACME_ADMIN);
     assert_eq!(connection.requested_by, s.admin.email);
     assert!(!connection.skip_suspended);
+    // The Workspace vouches for the domain: no DNS record needed.
+    let ownership: DomainOwnership = s
+        .admin
+        .ok("get_domain_ownership", &[("domain_id", &s.domain)])
+        .await;
+    assert_eq!(
+        ownership.proof,
+        OwnershipProof::Google {
+            workspace: "acme.com".into()
+        }
+    );
     // The refresh token is sealed: nothing of Google's token format is readable at rest.
     let sealed: Vec<u8> =
         sqlx::query_scalar!("select refresh_token_sealed from google_connections")
@@ -456,4 +469,67 @@ async fn a_revoked_grant_is_explained_and_disconnect_revokes_at_google(pool: PgP
         .await
         .unwrap_err();
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+/// A domain that is a domain alias of the Workspace (`in.acme.com`) syncs the addresses the
+/// alias gives every user and group; once the Workspace drops the alias, a run fails and
+/// changes nothing.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_domain_alias_syncs_until_the_workspace_drops_it(pool: PgPool) {
+    let emu = emulator().await;
+    let app = spawn_app_with_google(pool, emu.base_url()).await;
+    let admin = app.admin("Acme").await;
+    let domain = admin
+        .create_domain("in.acme.com", "google_workspace")
+        .await
+        .to_string();
+    let s = Setup {
+        emu,
+        app,
+        admin,
+        domain,
+    };
+    assert!(s.granted_by(ACME_ADMIN).await.ends_with("?grant=granted"));
+    let run = s.manual_sync().await;
+    assert_eq!(run.run.status, RunState::Applied, "{:?}", run.run);
+    let addresses: Vec<String> = s
+        .accounts()
+        .await
+        .rows
+        .into_iter()
+        .map(|r| r.address)
+        .collect();
+    assert!(
+        addresses.contains(&"alice@in.acme.com".to_owned()),
+        "{addresses:?}"
+    );
+    assert!(
+        addresses.contains(&"sales@in.acme.com".to_owned()),
+        "{addresses:?}"
+    );
+    assert!(
+        !addresses.iter().any(|a| !a.ends_with("@in.acme.com")),
+        "{addresses:?}"
+    );
+
+    s.emu
+        .state()
+        .edit_workspace(ACME, |ws| {
+            ws.domain_aliases.clear();
+            Ok(())
+        })
+        .unwrap();
+    let run = s.manual_sync().await;
+    assert_eq!(run.run.status, RunState::Failed, "{:?}", run.run);
+    let error = run.error.unwrap_or_default();
+    assert!(
+        error.contains(
+            "in.acme.com is not a verified domain or domain alias of the Google Workspace acme.com"
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        s.accounts().await.total,
+        i64::try_from(addresses.len()).unwrap()
+    );
 }
