@@ -284,7 +284,10 @@ mod tests {
         group.mail_enabled = true;
         assert!(group.may_be_account());
         assert!(!MirrorObject::new("c".into(), MirrorKind::Contact).may_be_account());
-        assert!(!group.includes_everyone, "no group includes everyone by default");
+        assert!(
+            !group.includes_everyone,
+            "no group includes everyone by default"
+        );
         for kind in [MirrorKind::User, MirrorKind::Group, MirrorKind::Contact] {
             assert_eq!(MirrorKind::parse(kind.as_str()), Some(kind));
         }

@@ -444,7 +444,11 @@ mod tests {
         );
         // Users never include anyone.
         let u = user(Some("adele@contoso.com"), &["SMTP:adele@contoso.com"]);
-        assert!(!normalize(&u, &rules("contoso.com")).unwrap().includes_everyone);
+        assert!(
+            !normalize(&u, &rules("contoso.com"))
+                .unwrap()
+                .includes_everyone
+        );
     }
 
     #[test]

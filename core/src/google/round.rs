@@ -362,7 +362,10 @@ mod tests {
         );
         assert!(ids[0].everyone, "g1 has a CUSTOMER member");
         assert_eq!(ids[1].ids, ["g1", "x9"]);
-        assert!(!ids[1].everyone, "g2 itself has none (the engine follows nesting)");
+        assert!(
+            !ids[1].everyone,
+            "g2 itself has none (the engine follows nesting)"
+        );
         let contact_ids: Vec<&str> = contacts
             .iter()
             .map(|c| match c {
@@ -392,7 +395,10 @@ mod tests {
                     member(None, None, "customer"),
                 ],
             ),
-            group("plain", vec![member(Some("u1"), Some("ann@example.com"), "USER")]),
+            group(
+                "plain",
+                vec![member(Some("u1"), Some("ann@example.com"), "USER")],
+            ),
         ];
         let (ids, contacts) = resolve_members(&users, &held);
         assert_eq!(
@@ -414,7 +420,10 @@ mod tests {
         );
         assert!(contacts.is_empty());
         // The group's change carries it.
-        let change = held[0].group.clone().into_change(ids[0].ids.clone(), ids[0].everyone);
+        let change = held[0]
+            .group
+            .clone()
+            .into_change(ids[0].ids.clone(), ids[0].everyone);
         let ObjectChange::Present {
             patch,
             members_added,
