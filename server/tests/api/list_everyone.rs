@@ -25,13 +25,16 @@ fn at(local: &str) -> String {
     format!("{local}@{DOMAIN}")
 }
 
-/// A directory read in full rounds (like Google Workspace's), from fixed pages.
+/// A directory from fixed pages: full rounds (like Google Workspace's), or — when `delta` is
+/// set — it hands out a resume state and answers a round from it with those change pages.
 struct Fixture {
     pages: Vec<ChangePage>,
+    delta: Option<Vec<ChangePage>>,
 }
 
 struct FixturePager {
     pages: std::vec::IntoIter<ChangePage>,
+    resumable: bool,
 }
 
 #[async_trait]
@@ -41,7 +44,8 @@ impl ChangePager for FixturePager {
     }
 
     fn resume_state(&self) -> Option<ResumeState> {
-        None
+        self.resumable
+            .then(|| ResumeState(serde_json::json!({ "fixture": "resume" })))
     }
 }
 
@@ -58,9 +62,14 @@ impl Directory for Fixture {
         "fixture-workspace".to_owned()
     }
 
-    fn changes(&self, _resume: Option<&ResumeState>) -> Box<dyn ChangePager> {
+    fn changes(&self, resume: Option<&ResumeState>) -> Box<dyn ChangePager> {
+        let pages = match (resume, &self.delta) {
+            (Some(_), Some(delta)) => delta.clone(),
+            _ => self.pages.clone(),
+        };
         Box::new(FixturePager {
-            pages: self.pages.clone().into_iter(),
+            pages: pages.into_iter(),
+            resumable: self.delta.is_some(),
         })
     }
 
@@ -128,6 +137,29 @@ fn workspace(all: bool, plain: bool) -> Fixture {
                 ],
             },
         ],
+        delta: None,
+    }
+}
+
+/// The same Workspace read in change rounds: after a full round, each round says only `delta`.
+fn changing(delta: Vec<ObjectChange>) -> Fixture {
+    Fixture {
+        delta: Some(vec![ChangePage {
+            collection: Collection::Groups,
+            changes: delta,
+        }]),
+        ..workspace(false, false)
+    }
+}
+
+/// A change of group `id` carrying only `patch` (no member changes).
+fn group_patch(id: &str, patch: ObjectPatch) -> ObjectChange {
+    ObjectChange::Present {
+        external_id: id.to_owned(),
+        kind: MirrorKind::Group,
+        patch,
+        members_added: Vec::new(),
+        members_removed: Vec::new(),
     }
 }
 
@@ -377,5 +409,89 @@ async fn a_list_with_everyone_keeps_that_meaning_and_follows_the_directory(pool:
         )
         .await;
     assert_eq!(applied(&outcome).accounts_updated, 1);
+    assert!(flags(&s).await.iter().all(|(_, everyone)| !everyone));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn in_a_change_round_the_flag_marks_its_list_and_the_lists_that_nest_it(pool: PgPool) {
+    let s = setup(pool).await;
+    let none = OperationsLimits::default();
+    let (_, outcome) = s.sync_with(&changing(vec![]), &rules(), &none, false).await;
+    assert_eq!(applied(&outcome).accounts_added, 5);
+    assert!(flags(&s).await.iter().all(|(_, everyone)| !everyone));
+
+    // Only All staff's flag changes: it and Outer, which nests it, are planned and updated.
+    let set = changing(vec![group_patch(
+        "g-all",
+        ObjectPatch {
+            includes_everyone: Some(true),
+            ..ObjectPatch::default()
+        },
+    )]);
+    let (run, outcome) = s.sync_with(&set, &rules(), &none, false).await;
+    let read_kind: Option<String> =
+        sqlx::query_scalar("select read_kind from sync_runs where id = $1")
+            .bind(run)
+            .fetch_one(&s.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(read_kind.as_deref(), Some("changes"));
+    assert_eq!(
+        applied(&outcome),
+        PlannedCounts {
+            accounts_updated: 2,
+            ..PlannedCounts::default()
+        }
+    );
+    let updated: Vec<String> = changes(&s, run)
+        .await
+        .into_iter()
+        .map(|c| c.address)
+        .collect();
+    assert_eq!(updated, vec![at("all"), at("outer")]);
+    assert_eq!(
+        flags(&s).await,
+        vec![
+            (at("all"), true),
+            (at("ann"), false),
+            (at("bob"), false),
+            (at("outer"), true),
+            (at("plain"), false),
+        ]
+    );
+
+    // A change that does not carry the flag (a new name) keeps it.
+    let renamed = changing(vec![group_patch(
+        "g-all",
+        ObjectPatch {
+            display_name: Some(Some("Everybody".into())),
+            ..ObjectPatch::default()
+        },
+    )]);
+    let (run, outcome) = s.sync_with(&renamed, &rules(), &none, false).await;
+    assert_eq!(applied(&outcome).accounts_updated, 1);
+    let after: Vec<Option<String>> = changes(&s, run)
+        .await
+        .into_iter()
+        .map(|c| c.after)
+        .collect();
+    assert_eq!(
+        after,
+        vec![Some(format!(
+            "Everybody, distribution list, {EVERYONE_MEMBER}"
+        ))]
+    );
+    assert!(list_page(&s, &at("all")).await.includes_everyone);
+
+    // Cleared: both lists lose it.
+    let cleared = changing(vec![group_patch(
+        "g-all",
+        ObjectPatch {
+            includes_everyone: Some(false),
+            ..ObjectPatch::default()
+        },
+    )]);
+    let (_, outcome) = s.sync_with(&cleared, &rules(), &none, false).await;
+    assert_eq!(applied(&outcome).accounts_updated, 2);
     assert!(flags(&s).await.iter().all(|(_, everyone)| !everyone));
 }
