@@ -103,6 +103,10 @@ pub struct AccountRow {
     pub source: AccountSource,
     /// `false` when the directory disabled the account (it still receives mail).
     pub enabled: bool,
+    /// A list whose members include everyone in the organization (Google Workspace's
+    /// `CUSTOMER` member).
+    #[serde(default)]
+    pub includes_everyone: bool,
     pub updated_at: DateTime<Utc>,
 }
 

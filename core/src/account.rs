@@ -75,3 +75,16 @@ pub const DISABLED_BADGE: &str = "Disabled";
 pub const DISABLED_BADGE_HINT: &str = "disabled in the directory; still receives mail";
 /// The account page's sentence for a disabled account.
 pub const DISABLED_DETAILS: &str = "Disabled in your directory. Roster still accepts its mail (a disabled shared mailbox still receives mail).";
+
+/// A list whose members include everyone in the organization (Google Workspace's `CUSTOMER`
+/// member), in the words of a change's before/after text: "All staff, distribution list,
+/// members: everyone in the organization".
+pub const EVERYONE_MEMBER: &str = "members: everyone in the organization";
+/// A list whose members no longer include everyone in the organization, in a change's after
+/// text.
+pub const EVERYONE_REMOVED: &str = "members: everyone in the organization removed";
+/// The list page's line above its member rows when the list includes everyone.
+pub const EVERYONE_LINE: &str = "Everyone in the organization (all recipients of this domain)";
+/// The Email Accounts list's word beside such a list, and what it means.
+pub const EVERYONE_BADGE: &str = "Everyone";
+pub const EVERYONE_BADGE_HINT: &str = "its members include everyone in the organization";

@@ -367,7 +367,7 @@ async fn a_full_round_gives_the_expected_accounts() {
                 ],
             ),
         ),
-        // CUSTOMER member: left out for now (issue 12).
+        // Its CUSTOMER member is no member row: the list includes everyone (below).
         ("everyone@acme.com", (vec![], true, true, vec![])),
     ]
     .into_iter()
@@ -379,6 +379,14 @@ async fn a_full_round_gives_the_expected_accounts() {
     })
     .collect();
     assert_eq!(accounts, expected);
+    // The group with the CUSTOMER member, and only it, includes everyone in the organization.
+    let everyone: Vec<&str> = mirror
+        .objects
+        .values()
+        .filter(|o| o.includes_everyone)
+        .filter_map(|o| o.mail.as_deref())
+        .collect();
+    assert_eq!(everyone, ["everyone@acme.com"]);
     // The other domain of the Workspace: its own addresses only.
     let net: BTreeSet<String> = mirror.accounts("acme.net").into_keys().collect();
     assert_eq!(

@@ -170,6 +170,7 @@ fn expected_accounts(
                 mail_enabled: true,
                 security_enabled: g.security_enabled,
                 unified: g.group_types.iter().any(|t| t == "Unified"),
+                includes_everyone: false,
             },
             display_name: Some(g.display_name.clone()),
             mail: g.mail.clone(),

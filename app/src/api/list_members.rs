@@ -17,6 +17,9 @@ pub struct ListPage {
     pub source: AccountSource,
     /// `false` when the directory disabled the account (it still receives mail).
     pub enabled: bool,
+    /// A list whose members include everyone in the organization (Google Workspace's
+    /// `CUSTOMER` member), besides its member rows.
+    pub includes_everyone: bool,
     pub aliases: Vec<String>,
     pub members: Paged<String>,
 }
@@ -33,7 +36,7 @@ pub async fn get_list_members(
         let pool = req.state.pool.clone();
         let org = admin.organization_id;
         let row = sqlx::query!(
-            r#"select a.address, a.display_name, a.kind, a.source, a.enabled,
+            r#"select a.address, a.display_name, a.kind, a.source, a.enabled, a.includes_everyone,
                       coalesce(array(select ad.address from addresses ad
                                      where ad.organization_id = a.organization_id
                                        and ad.account_id = a.id and not ad.is_primary
@@ -67,6 +70,7 @@ pub async fn get_list_members(
             kind: AccountKind::parse(&row.kind).or_internal("reading an account")?,
             source: AccountSource::parse(&row.source).or_internal("reading an account")?,
             enabled: row.enabled,
+            includes_everyone: row.includes_everyone,
             aliases: row.aliases,
             members: Paged {
                 rows: members,

@@ -15,7 +15,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
-use roster_core::account::{DISABLED_BADGE, DISABLED_BADGE_HINT};
+use roster_core::account::{
+    DISABLED_BADGE, DISABLED_BADGE_HINT, EVERYONE_BADGE, EVERYONE_BADGE_HINT,
+};
 use uuid::Uuid;
 
 /// The account actions, shared by every row.
@@ -270,6 +272,13 @@ fn AccountRowView(row: AccountRow, domain_id: Uuid, actions: AccountActions) -> 
                     <span class="badge neutral" title=DISABLED_BADGE_HINT>
                         {DISABLED_BADGE}
                         <span class="visually-hidden">{format!(" ({DISABLED_BADGE_HINT})")}</span>
+                    </span>
+                })}
+                {row.includes_everyone.then(|| view! {
+                    " "
+                    <span class="badge everyone" title=EVERYONE_BADGE_HINT>
+                        {EVERYONE_BADGE}
+                        <span class="visually-hidden">{format!(" ({EVERYONE_BADGE_HINT})")}</span>
                     </span>
                 })}
             </td>

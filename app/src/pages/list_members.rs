@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use roster_core::account::{DISABLED_BADGE, DISABLED_DETAILS};
+use roster_core::account::{DISABLED_BADGE, DISABLED_DETAILS, EVERYONE_LINE};
 use uuid::Uuid;
 
 #[component]
@@ -47,7 +47,8 @@ pub fn ListMembersPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     Ok(l) => {
                         let pages = l.members.pages();
-                        let empty = l.members.rows.is_empty();
+                        let everyone = l.includes_everyone;
+                        let empty = l.members.rows.is_empty() && !everyone;
                         let synced = l.source != AccountSource::Manual;
                         let list = l.kind == AccountKind::DistributionList;
                         let source = l.source.label();
@@ -75,7 +76,12 @@ pub fn ListMembersPage() -> impl IntoView {
                             </section>
                             {list.then(move || view! {
                             <section class="section" aria-labelledby="members-title">
-                                <h2 id="members-title">{format!("Members ({})", thousands(l.members.total))}</h2>
+                                <h2 id="members-title">{if everyone {
+                                    format!("Members (everyone + {})", thousands(l.members.total))
+                                } else {
+                                    format!("Members ({})", thousands(l.members.total))
+                                }}</h2>
+                                {everyone.then(|| view! { <p class="notice everyone" role="note">{EVERYONE_LINE}</p> })}
                                 <table class="table">
                                     <thead><tr><th scope="col">"Address"</th></tr></thead>
                                     <tbody>

@@ -7,6 +7,11 @@
 //! memberships): a change round is applied to it, and accounts are planned from it. Properties a
 //! change does not carry keep their mirrored value (Graph sends "at least the changed
 //! properties" of an updated object), so an [`ObjectPatch`] has an `Option` per property.
+//!
+//! A group's members may include *everyone in the directory* (Google Workspace's `CUSTOMER`
+//! member): that is not a member id but a property of the group,
+//! [`ObjectPatch::includes_everyone`], kept as that meaning all the way to the list's account
+//! — never exploded into one member per recipient.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -122,6 +127,10 @@ pub struct ObjectPatch {
     pub mail_enabled: Option<bool>,
     pub security_enabled: Option<bool>,
     pub unified: Option<bool>,
+    /// For a group: whether its members include everyone in the directory (Google's
+    /// `CUSTOMER` member, "all users in a domain"), besides its member ids. Connectors that
+    /// have no such member never send it (`None`: the mirror keeps `false`).
+    pub includes_everyone: Option<bool>,
 }
 
 /// An object as the mirror holds it: what normalization needs, source-neutral.
@@ -137,6 +146,9 @@ pub struct MirrorObject {
     pub mail_enabled: bool,
     pub security_enabled: bool,
     pub unified: bool,
+    /// A group whose members include everyone in the directory (see
+    /// [`ObjectPatch::includes_everyone`]).
+    pub includes_everyone: bool,
 }
 
 impl MirrorObject {
@@ -153,6 +165,7 @@ impl MirrorObject {
             mail_enabled: false,
             security_enabled: false,
             unified: false,
+            includes_everyone: false,
         }
     }
 
@@ -173,6 +186,7 @@ impl MirrorObject {
             (&mut self.mail_enabled, patch.mail_enabled),
             (&mut self.security_enabled, patch.security_enabled),
             (&mut self.unified, patch.unified),
+            (&mut self.includes_everyone, patch.includes_everyone),
         ];
         for (field, value) in flags {
             if let Some(v) = value {
@@ -207,6 +221,7 @@ impl MirrorObject {
                 mail_enabled: self.mail_enabled,
                 security_enabled: self.security_enabled,
                 unified: self.unified,
+                includes_everyone: self.includes_everyone,
             },
             MirrorKind::Contact => ObjectKind::Contact,
         };
@@ -269,8 +284,40 @@ mod tests {
         group.mail_enabled = true;
         assert!(group.may_be_account());
         assert!(!MirrorObject::new("c".into(), MirrorKind::Contact).may_be_account());
+        assert!(
+            !group.includes_everyone,
+            "no group includes everyone by default"
+        );
         for kind in [MirrorKind::User, MirrorKind::Group, MirrorKind::Contact] {
             assert_eq!(MirrorKind::parse(kind.as_str()), Some(kind));
         }
+    }
+
+    #[test]
+    fn everyone_is_a_property_of_the_group_kept_until_a_change_says_otherwise() {
+        let mut g = MirrorObject::new("g".into(), MirrorKind::Group);
+        g.apply(&ObjectPatch {
+            mail_enabled: Some(true),
+            includes_everyone: Some(true),
+            ..ObjectPatch::default()
+        });
+        assert!(g.includes_everyone);
+        // A change that does not carry it (Microsoft 365, LDAP) keeps it.
+        g.apply(&ObjectPatch {
+            display_name: Some(Some("All".into())),
+            ..ObjectPatch::default()
+        });
+        assert!(g.includes_everyone);
+        match g.to_object(Vec::new()).kind {
+            ObjectKind::Group {
+                includes_everyone, ..
+            } => assert!(includes_everyone),
+            other => panic!("{other:?}"),
+        }
+        g.apply(&ObjectPatch {
+            includes_everyone: Some(false),
+            ..ObjectPatch::default()
+        });
+        assert!(!g.includes_everyone);
     }
 }

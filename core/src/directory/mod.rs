@@ -129,10 +129,15 @@ pub enum ObjectKind {
     User { account_enabled: bool, guest: bool },
     /// A group: distribution list, mail-enabled security group, Microsoft 365 group, or a
     /// security group without mail.
+    ///
+    /// `includes_everyone`: its members include everyone in the directory (Google Workspace's
+    /// `CUSTOMER` member), directly or through a nested group — kept as that meaning, not as
+    /// one member per recipient.
     Group {
         mail_enabled: bool,
         security_enabled: bool,
         unified: bool,
+        includes_everyone: bool,
     },
     /// An external contact (orgContact).
     Contact,
@@ -172,6 +177,11 @@ pub struct DirectoryAccount {
     /// 365 `accountEnabled: false`, AD `userAccountControl` bit 2), whose mailbox — often a
     /// shared or room mailbox — still receives mail, so it stays a recipient. Lists: `true`.
     pub enabled: bool,
+    /// For distribution lists: whether the members include everyone in the organization
+    /// (Google Workspace's `CUSTOMER` member, at any depth) besides [`Self::members`]. Stored
+    /// as a property of the list account (`accounts.includes_everyone`); `false` otherwise.
+    #[serde(default)]
+    pub includes_everyone: bool,
     /// For distribution lists: the addresses of the members (nested lists flattened; users
     /// and contacts with an address, in any domain), sorted and without duplicates.
     pub members: Vec<EmailAddress>,

@@ -107,16 +107,18 @@ fn display_name(raw: Option<&str>) -> DisplayName {
 
 /// The account `object` becomes in `rules.domain`, if any.
 pub fn normalize(object: &DirectoryObject, rules: &DomainRules) -> Option<DirectoryAccount> {
-    let (kind, enabled) = match object.kind {
+    let (kind, enabled, includes_everyone) = match object.kind {
         ObjectKind::User { guest: true, .. } => return None,
         ObjectKind::User {
             account_enabled, ..
-        } => (AccountKind::Mailbox, account_enabled),
+        } => (AccountKind::Mailbox, account_enabled, false),
         ObjectKind::Group {
             mail_enabled: false,
             ..
         } => return None,
-        ObjectKind::Group { .. } => (AccountKind::DistributionList, true),
+        ObjectKind::Group {
+            includes_everyone, ..
+        } => (AccountKind::DistributionList, true, includes_everyone),
         ObjectKind::Contact => return None,
     };
     let domain = rules.domain.as_str();
@@ -157,6 +159,7 @@ pub fn normalize(object: &DirectoryObject, rules: &DomainRules) -> Option<Direct
         kind,
         display_name: display_name(object.display_name.as_deref()),
         enabled,
+        includes_everyone,
         members: members.into_iter().collect(),
     })
 }
@@ -210,6 +213,7 @@ mod tests {
                 mail_enabled,
                 security_enabled: !mail_enabled,
                 unified: false,
+                includes_everyone: false,
             },
             display_name: Some("Sales".into()),
             mail: None,
@@ -418,6 +422,36 @@ mod tests {
     }
 
     #[test]
+    fn a_list_keeps_everyone_in_the_organization_as_a_flag_beside_its_members() {
+        let mut g = group(true, &["SMTP:all@contoso.com"], vec![]);
+        let plain = normalize(&g, &rules("contoso.com")).unwrap();
+        assert!(!plain.includes_everyone);
+        g.kind = ObjectKind::Group {
+            mail_enabled: true,
+            security_enabled: false,
+            unified: false,
+            includes_everyone: true,
+        };
+        let all = normalize(&g, &rules("contoso.com")).unwrap();
+        assert!(all.includes_everyone);
+        assert!(all.members.is_empty(), "no member rows for everyone");
+        assert_eq!(
+            DirectoryAccount {
+                includes_everyone: false,
+                ..all
+            },
+            plain
+        );
+        // Users never include anyone.
+        let u = user(Some("adele@contoso.com"), &["SMTP:adele@contoso.com"]);
+        assert!(
+            !normalize(&u, &rules("contoso.com"))
+                .unwrap()
+                .includes_everyone
+        );
+    }
+
+    #[test]
     fn guests_contacts_and_security_groups_give_nothing() {
         let mut guest = user(Some("bob@contoso.com"), &["SMTP:bob@contoso.com"]);
         guest.kind = ObjectKind::User {
@@ -464,6 +498,7 @@ mod tests {
             mail_enabled: true,
             security_enabled: true,
             unified: true,
+            includes_everyone: false,
         };
         assert_eq!(
             normalize(&unified, &rules("contoso.com")).map(|a| a.kind),

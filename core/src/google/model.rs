@@ -227,6 +227,7 @@ impl GoogleUser {
                 mail_enabled: Some(true),
                 security_enabled: Some(false),
                 unified: Some(false),
+                includes_everyone: None,
             },
             members_added: Vec::new(),
             members_removed: Vec::new(),
@@ -236,8 +237,10 @@ impl GoogleUser {
 
 impl GoogleGroup {
     /// The group as a mirror change with its direct members' ids: every Google group has an
-    /// address, so every group is a distribution list.
-    pub(crate) fn into_change(self, members: Vec<String>) -> ObjectChange {
+    /// address, so every group is a distribution list. `everyone`: it has a `CUSTOMER` member
+    /// (everyone in the Workspace), sent as [`ObjectPatch::includes_everyone`] — always sent,
+    /// so a member removed in the Workspace clears it.
+    pub(crate) fn into_change(self, members: Vec<String>, everyone: bool) -> ObjectChange {
         let proxies = proxy_addresses(
             self.email.as_deref(),
             &[&self.aliases, &self.non_editable_aliases],
@@ -254,6 +257,7 @@ impl GoogleGroup {
                 mail_enabled: Some(true),
                 security_enabled: Some(false),
                 unified: Some(false),
+                includes_everyone: Some(everyone),
             },
             members_added: members,
             members_removed: Vec::new(),
@@ -408,7 +412,9 @@ pub(crate) mod tests {
         let page: GroupsPage = serde_json::from_str(&sample("psoxy-original-groups.json")).unwrap();
         let admins = page.groups[0].clone();
         assert_eq!(admins.id, "048pi1tg2keue1m");
-        let change = admins.into_change(vec!["u1".into(), "g2".into()]);
+        let change = admins
+            .clone()
+            .into_change(vec!["u1".into(), "g2".into()], false);
         let ObjectChange::Present { members_added, .. } = &change else {
             panic!()
         };
@@ -418,8 +424,18 @@ pub(crate) mod tests {
         assert!(a.aliases.is_empty());
         assert_eq!(a.kind, AccountKind::DistributionList);
         assert_eq!(a.display_name.as_str(), "Admins");
+        assert!(!a.includes_everyone);
         let a = account(&change, "in.aceme.com").unwrap();
         assert_eq!(a.address.as_str(), "admins@in.aceme.com");
+        // With a CUSTOMER member: the same list, everyone in the organization included.
+        let everyone = admins.into_change(vec!["u1".into()], true);
+        let ObjectChange::Present { patch, .. } = &everyone else {
+            panic!()
+        };
+        assert_eq!(patch.includes_everyone, Some(true));
+        let a = account(&everyone, "aceme.com").unwrap();
+        assert!(a.includes_everyone);
+        assert_eq!(a.kind, AccountKind::DistributionList);
 
         let one: GoogleGroup = serde_json::from_str(&sample("psoxy-original-group.json")).unwrap();
         assert_eq!(one.email.as_deref(), Some("sales@acme.com"));

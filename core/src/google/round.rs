@@ -8,7 +8,10 @@
 //! nor a group of the Workspace (external addresses, groups of other Workspaces) as contacts;
 //! then the groups, each with its direct members as ids — nested groups are members like any
 //! other: the engine flattens them and stops at cycles. A group deleted while the round reads
-//! it (404 on its members) is left out.
+//! it (404 on its members) is left out. A `CUSTOMER` member (everyone in the Workspace: no
+//! address, the customer id as its id) is no member id: the group's change says
+//! [`ObjectPatch::includes_everyone`], and the engine keeps that meaning for the list (and the
+//! lists that nest it) instead of one member per recipient.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -52,8 +55,8 @@ pub struct GoogleChanges {
     /// Ids of every user read.
     users: HashSet<String>,
     held: Vec<HeldGroup>,
-    /// Member ids, once resolved: the members of each held group, in order.
-    member_ids: Vec<Vec<String>>,
+    /// Members, once resolved: those of each held group, in order.
+    member_ids: Vec<GroupMembers>,
     contacts: Vec<ObjectChange>,
     /// Leave suspended users out (their ids are not users of the round, so a group's
     /// suspended member is left out too).
@@ -144,7 +147,7 @@ impl GoogleChanges {
                         .held
                         .drain(..take)
                         .zip(self.member_ids.drain(..take))
-                        .map(|(held, ids)| held.group.into_change(ids))
+                        .map(|(held, m)| held.group.into_change(m.ids, m.everyone))
                         .collect();
                     self.stage = Stage::Lists;
                     return Ok(Some(ChangePage {
@@ -225,12 +228,22 @@ pub(crate) async fn members(
     }
 }
 
-/// Each held group's member ids (each once, in order), and the members that are neither a
-/// user nor a group of the Workspace but have an address, as contacts (each once).
+/// What a group's change says of its direct members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct GroupMembers {
+    /// The members' ids, each once, in order.
+    pub ids: Vec<String>,
+    /// It has a `CUSTOMER` member: everyone in the Workspace.
+    pub everyone: bool,
+}
+
+/// Each held group's members (ids each once, in order, and whether everyone in the Workspace
+/// is one), and the members that are neither a user nor a group of the Workspace but have an
+/// address, as contacts (each once).
 pub(crate) fn resolve_members(
     users: &HashSet<String>,
     held: &[HeldGroup],
-) -> (Vec<Vec<String>>, Vec<ObjectChange>) {
+) -> (Vec<GroupMembers>, Vec<ObjectChange>) {
     let groups: HashSet<&str> = held.iter().map(|h| h.group.id.as_str()).collect();
     let mut contacts: HashMap<String, ObjectChange> = HashMap::new();
     let mut contact_order: Vec<String> = Vec::new();
@@ -238,12 +251,13 @@ pub(crate) fn resolve_members(
     for h in held {
         let mut seen = HashSet::new();
         let mut list = Vec::new();
+        let mut everyone = false;
         for member in &h.members {
             let id = match member.reference() {
                 MemberRef::Everyone => {
-                    // TODO(issue 12): a CUSTOMER member means everyone in the Workspace; keep
-                    // that meaning once the engine supports it, instead of leaving it out.
-                    tracing::warn!(group = %h.group.id, "a group's CUSTOMER member (everyone in the Workspace) is not synced yet; left out");
+                    // Kept as its meaning, a property of the group: never a member id (its id
+                    // is the customer id) nor one member per recipient.
+                    everyone = true;
                     continue;
                 }
                 MemberRef::Object(id) => id,
@@ -267,7 +281,10 @@ pub(crate) fn resolve_members(
                 list.push(id);
             }
         }
-        ids.push(list);
+        ids.push(GroupMembers {
+            ids: list,
+            everyone,
+        });
     }
     let contacts = contact_order
         .into_iter()
@@ -326,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn members_become_ids_outsiders_contacts_and_everyone_is_left_out_for_now() {
+    fn members_become_ids_outsiders_contacts_and_everyone_a_flag_of_the_group() {
         let users: HashSet<String> = ["u1".to_string(), "u2".to_string()].into();
         let held = vec![
             group(
@@ -352,8 +369,17 @@ mod tests {
             ),
         ];
         let (ids, contacts) = resolve_members(&users, &held);
-        assert_eq!(ids[0], ["u1", "g2", "x9", "email:nobody@other.example"]);
-        assert_eq!(ids[1], ["g1", "x9"]);
+        assert_eq!(
+            ids[0].ids,
+            ["u1", "g2", "x9", "email:nobody@other.example"],
+            "the CUSTOMER member is no member id"
+        );
+        assert!(ids[0].everyone, "g1 has a CUSTOMER member");
+        assert_eq!(ids[1].ids, ["g1", "x9"]);
+        assert!(
+            !ids[1].everyone,
+            "g2 itself has none (the engine follows nesting)"
+        );
         let contact_ids: Vec<&str> = contacts
             .iter()
             .map(|c| match c {
@@ -367,5 +393,60 @@ mod tests {
             })
             .collect();
         assert_eq!(contact_ids, ["x9", "email:nobody@other.example"]);
+    }
+
+    #[test]
+    fn a_customer_member_is_recognized_by_its_type_alone() {
+        let users: HashSet<String> = ["u1".to_string()].into();
+        let held = vec![
+            // Only everyone: no member ids, no contact for the customer id.
+            group("all", vec![member(Some("C03ly86ew"), None, "CUSTOMER")]),
+            // The type in another case, and an id missing: still everyone.
+            group(
+                "staff",
+                vec![
+                    member(Some("u1"), Some("ann@example.com"), "USER"),
+                    member(None, None, "customer"),
+                ],
+            ),
+            group(
+                "plain",
+                vec![member(Some("u1"), Some("ann@example.com"), "USER")],
+            ),
+        ];
+        let (ids, contacts) = resolve_members(&users, &held);
+        assert_eq!(
+            ids,
+            vec![
+                GroupMembers {
+                    ids: vec![],
+                    everyone: true
+                },
+                GroupMembers {
+                    ids: vec!["u1".into()],
+                    everyone: true
+                },
+                GroupMembers {
+                    ids: vec!["u1".into()],
+                    everyone: false
+                },
+            ]
+        );
+        assert!(contacts.is_empty());
+        // The group's change carries it.
+        let change = held[0]
+            .group
+            .clone()
+            .into_change(ids[0].ids.clone(), ids[0].everyone);
+        let ObjectChange::Present {
+            patch,
+            members_added,
+            ..
+        } = change
+        else {
+            panic!()
+        };
+        assert_eq!(patch.includes_everyone, Some(true));
+        assert!(members_added.is_empty());
     }
 }

@@ -70,7 +70,7 @@ async fn test(
     let users_found = accounts.len();
     let mut lists = Vec::new();
     for group in groups.groups {
-        if let Some(o) = mirrored(&group.clone().into_change(Vec::new())) {
+        if let Some(o) = mirrored(&group.clone().into_change(Vec::new(), false)) {
             if normalize(&o.to_object(Vec::new()), rules).is_some() {
                 lists.push((group.id.clone(), o));
             }
@@ -100,6 +100,11 @@ async fn test(
                 })
             })
             .collect();
+        let mut object = object;
+        // A CUSTOMER member on the first page: the sample shows the list as the sync would.
+        object.includes_everyone = found
+            .iter()
+            .any(|m| matches!(m.reference(), MemberRef::Everyone));
         if let Some(account) = normalize(&object.to_object(direct), rules) {
             accounts.push(account);
         }

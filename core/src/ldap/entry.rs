@@ -357,6 +357,8 @@ pub(crate) fn entry_object(
         mail_enabled: Some(list),
         security_enabled: Some(false),
         unified: Some(false),
+        // LDAP has no "everyone in the directory" member.
+        includes_everyone: None,
     };
     EntryObject {
         external_id: external_id(entry),

@@ -340,6 +340,8 @@ impl DeltaItem {
                     .iter()
                     .any(|t| t.eq_ignore_ascii_case("Unified"))
             }),
+            // Graph has no "everyone in the organization" member.
+            includes_everyone: None,
         };
         let (removed, added): (Vec<DeltaMember>, Vec<DeltaMember>) =
             self.members.into_iter().partition(|m| m.removed.is_some());

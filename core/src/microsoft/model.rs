@@ -108,6 +108,8 @@ impl GraphGroup {
                 mail_enabled: self.mail_enabled.unwrap_or(false),
                 security_enabled: self.security_enabled.unwrap_or(false),
                 unified,
+                // Microsoft 365 has no "everyone" member.
+                includes_everyone: false,
             },
             external_id: self.id,
             display_name: self.display_name,
@@ -203,7 +205,8 @@ mod tests {
             ObjectKind::Group {
                 mail_enabled: true,
                 security_enabled: false,
-                unified: true
+                unified: true,
+                includes_everyone: false,
             }
         );
 

@@ -190,7 +190,8 @@ pub async fn apply(
 
     sqlx::query!(
         r#"update accounts a set display_name = c.new_display_name, kind = c.new_kind,
-               enabled = coalesce(c.new_enabled, a.enabled)
+               enabled = coalesce(c.new_enabled, a.enabled),
+               includes_everyone = coalesce(c.new_includes_everyone, a.includes_everyone)
            from sync_run_changes c
            where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_update'
              and a.organization_id = $1 and a.domain_id = $3 and a.source = $4 and a.address = c.address"#,
@@ -213,9 +214,9 @@ pub async fn apply(
     let added = sqlx::query!(
         r#"with added as (
                insert into accounts (organization_id, domain_id, address, kind, source, display_name,
-                                     external_id, enabled)
+                                     external_id, enabled, includes_everyone)
                select $1, $3, c.address, c.new_kind, $4, c.new_display_name, c.external_id,
-                      coalesce(c.new_enabled, true)
+                      coalesce(c.new_enabled, true), coalesce(c.new_includes_everyone, false)
                from sync_run_changes c
                where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_add'
                returning id, address

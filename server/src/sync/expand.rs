@@ -3,15 +3,22 @@
 //! followed by a recursive query whose `union` stops at cycles), written to `sync_staging`
 //! in pages — the same rows the plan always read.
 //!
+//! A list includes everyone in the directory (Google's `CUSTOMER` member) when it or any group
+//! nested in it, at any depth, says so (`directory_objects.includes_everyone`): found by the
+//! same recursive query, and staged as the list's flag — never as member rows. A nested
+//! group's change reaches the lists that contain it like any change ([`close_over_lists`]).
+//!
 //! A plan covers either every mirrored object ([`Scope::All`]: a full round, or rules that
 //! changed) or only the run's changed objects and the lists that contain them, however deep
 //! ([`Scope::Changed`]).
 
 use super::{stage, RunSpec};
 use anyhow::{Context, Result};
-use roster_core::directory::{normalize, DirectoryMember, MemberKind, MirrorKind, MirrorObject};
+use roster_core::directory::{
+    normalize, DirectoryMember, MemberKind, MirrorKind, MirrorObject, ObjectKind,
+};
 use roster_core::{DomainRules, EmailAddress};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Which objects a plan covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,7 @@ struct Row {
     mail_enabled: bool,
     security_enabled: bool,
     unified: bool,
+    includes_everyone: bool,
 }
 
 /// Adds to the run's changed objects those the domain's last applied sync skipped with a
@@ -105,7 +113,8 @@ pub async fn stage_from_mirror(
             Scope::All => sqlx::query_as!(
                 Row,
                 r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
-                          o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified
+                          o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified,
+                          o.includes_everyone
                    from directory_objects o
                    where o.organization_id = $1 and o.domain_id = $2 and o.external_id > $3
                      and ((o.kind = 'user' and not o.guest) or (o.kind = 'group' and o.mail_enabled))
@@ -121,7 +130,8 @@ pub async fn stage_from_mirror(
             Scope::Changed => sqlx::query_as!(
                 Row,
                 r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
-                          o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified
+                          o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified,
+                          o.includes_everyone
                    from sync_dirty d
                    join directory_objects o on o.organization_id = d.organization_id
                         and o.domain_id = $2 and o.external_id = d.external_id
@@ -157,6 +167,7 @@ pub async fn stage_from_mirror(
                     mail_enabled: r.mail_enabled,
                     security_enabled: r.security_enabled,
                     unified: r.unified,
+                    includes_everyone: r.includes_everyone,
                 })
             })
             .collect();
@@ -169,14 +180,22 @@ pub async fn stage_from_mirror(
             .collect();
         time(&mut reading, clock);
         let clock = std::time::Instant::now();
-        let mut members = list_members(pool, spec, &lists).await?;
+        let (mut members, everyone) = list_members(pool, spec, &lists).await?;
         time(&mut expanding, clock);
         let clock = std::time::Instant::now();
         let accounts: Vec<_> = objects
             .iter()
             .filter_map(|o| {
                 let of_list = members.remove(&o.external_id).unwrap_or_default();
-                normalize(&o.to_object(of_list), rules)
+                let mut object = o.to_object(of_list);
+                if let ObjectKind::Group {
+                    includes_everyone, ..
+                } = &mut object.kind
+                {
+                    // Its own flag, or a nested group's.
+                    *includes_everyone |= everyone.contains(&o.external_id);
+                }
+                normalize(&object, rules)
             })
             .collect();
         staged += stage::stage(pool, spec.run, &accounts).await?;
@@ -188,15 +207,17 @@ pub async fn stage_from_mirror(
     Ok(staged)
 }
 
-/// The transitive members with an address (users and contacts) of each of `lists`.
+/// The transitive members with an address (users and contacts) of each of `lists`, and
+/// those of `lists` that nest (at any depth) a group whose members include everyone.
 async fn list_members(
     pool: &sqlx::PgPool,
     spec: &RunSpec,
     lists: &[&str],
-) -> Result<HashMap<String, Vec<DirectoryMember>>> {
+) -> Result<(HashMap<String, Vec<DirectoryMember>>, HashSet<String>)> {
     let mut members: HashMap<String, Vec<DirectoryMember>> = HashMap::new();
+    let mut everyone: HashSet<String> = HashSet::new();
     if lists.is_empty() {
-        return Ok(members);
+        return Ok((members, everyone));
     }
     // A page's expansion is many small index joins: compiling it (JIT, which its estimated
     // cost triggers) takes longer than running it, page after page.
@@ -214,10 +235,11 @@ async fn list_members(
                join directory_members m on m.organization_id = $1 and m.domain_id = $2
                                        and m.group_id = r.id
            )
-           select r.root as "root!", o.external_id, o.kind, o.primary_address as "address!"
+           select r.root as "root!", o.external_id, o.kind, o.primary_address as address
            from reach r
            join directory_objects o on o.organization_id = $1 and o.domain_id = $2 and o.external_id = r.id
-           where o.kind in ('user', 'contact') and o.primary_address is not null"#,
+           where (o.kind in ('user', 'contact') and o.primary_address is not null)
+              or (o.kind = 'group' and o.includes_everyone)"#,
         spec.run.organization_id,
         spec.domain_id,
         lists as &[&str]
@@ -227,7 +249,11 @@ async fn list_members(
     .context("expanding list members")?;
     tx.commit().await.context("expanding list members")?;
     for r in rows {
-        let Ok(address) = EmailAddress::parse(&r.address) else {
+        if r.kind == "group" {
+            everyone.insert(r.root);
+            continue;
+        }
+        let Some(Ok(address)) = r.address.as_deref().map(EmailAddress::parse) else {
             continue;
         };
         let kind = match r.kind.as_str() {
@@ -240,5 +266,5 @@ async fn list_members(
             address: Some(address),
         });
     }
-    Ok(members)
+    Ok((members, everyone))
 }

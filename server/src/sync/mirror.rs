@@ -6,6 +6,10 @@
 //! saved state, and replaying a change onto a mirror that already has it changes nothing. So
 //! the mirror is written as it is read, and only the resume state waits for an applied run.
 //!
+//! A group's "members include everyone in the directory" ([`ObjectPatch::includes_everyone`])
+//! is stored with it (`directory_objects.includes_everyone`): a change of it touches the group
+//! like any other property.
+//!
 //! In a change round, every object touched — and every group that held an object removed —
 //! goes into `sync_dirty`: what the run's plan covers ([`super::expand`] adds the lists that
 //! contain them). A full round marks what it sees and ends by dropping the rest
@@ -48,6 +52,7 @@ struct ObjectRow<'a> {
     mail_enabled: bool,
     security_enabled: bool,
     unified: bool,
+    includes_everyone: bool,
     primary_address: Option<String>,
 }
 
@@ -186,6 +191,7 @@ pub async fn write_page(
             mail_enabled: o.mail_enabled,
             security_enabled: o.security_enabled,
             unified: o.unified,
+            includes_everyone: o.includes_everyone,
             primary_address: o.primary_address().map(|a| a.as_str().to_owned()),
         })
         .collect();
@@ -245,13 +251,13 @@ pub async fn write_page(
         sqlx::query!(
             r#"insert into directory_objects (organization_id, domain_id, external_id, kind, display_name,
                    mail, proxy_addresses, account_enabled, guest, mail_enabled, security_enabled, unified,
-                   primary_address, seen_run_id)
+                   includes_everyone, primary_address, seen_run_id)
                select $1, $2, r.external_id, r.kind, r.display_name, r.mail, coalesce(r.proxy_addresses, '{}'),
                       r.account_enabled, r.guest, r.mail_enabled, r.security_enabled, r.unified,
-                      r.primary_address, $4
+                      r.includes_everyone, r.primary_address, $4
                from jsonb_to_recordset($3) as r(external_id text, kind text, display_name text, mail text,
                     proxy_addresses text[], account_enabled boolean, guest boolean, mail_enabled boolean,
-                    security_enabled boolean, unified boolean, primary_address text)
+                    security_enabled boolean, unified boolean, includes_everyone boolean, primary_address text)
                where exists (select 1 from sync_runs x where x.organization_id = $1 and x.id = $5
                              and x.status = 'running' and x.lease_owner = $6)
                on conflict (organization_id, domain_id, external_id) do update set
@@ -259,6 +265,7 @@ pub async fn write_page(
                    proxy_addresses = excluded.proxy_addresses, account_enabled = excluded.account_enabled,
                    guest = excluded.guest, mail_enabled = excluded.mail_enabled,
                    security_enabled = excluded.security_enabled, unified = excluded.unified,
+                   includes_everyone = excluded.includes_everyone,
                    primary_address = excluded.primary_address,
                    seen_run_id = coalesce(excluded.seen_run_id, directory_objects.seen_run_id)"#,
             org,
@@ -341,7 +348,7 @@ async fn current(
     }
     let rows = sqlx::query!(
         r#"select external_id, kind, display_name, mail, proxy_addresses, account_enabled, guest,
-                  mail_enabled, security_enabled, unified
+                  mail_enabled, security_enabled, unified, includes_everyone
            from directory_objects
            where organization_id = $1 and domain_id = $2 and external_id = any($3)
              and (not $4 or seen_run_id = $5)"#,
@@ -371,6 +378,7 @@ async fn current(
                     mail_enabled: r.mail_enabled,
                     security_enabled: r.security_enabled,
                     unified: r.unified,
+                    includes_everyone: r.includes_everyone,
                 },
             ))
         })

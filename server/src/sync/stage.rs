@@ -14,6 +14,7 @@ struct StagedRow<'a> {
     kind: &'a str,
     display_name: &'a str,
     enabled: bool,
+    includes_everyone: bool,
     aliases: Vec<&'a str>,
     members: Vec<&'a str>,
 }
@@ -32,6 +33,7 @@ pub async fn stage(pool: &PgPool, run: RunRef, accounts: &[DirectoryAccount]) ->
             kind: a.kind.as_str(),
             display_name: a.display_name.as_str(),
             enabled: a.enabled,
+            includes_everyone: a.includes_everyone,
             aliases: a.aliases.iter().map(|x| x.as_str()).collect(),
             members: a.members.iter().map(|x| x.as_str()).collect(),
         })
@@ -39,11 +41,13 @@ pub async fn stage(pool: &PgPool, run: RunRef, accounts: &[DirectoryAccount]) ->
     sqlx::query!(
         r#"insert into sync_staging
                (organization_id, run_id, address, external_id, kind, display_name, enabled,
-                aliases, members)
+                includes_everyone, aliases, members)
            select $1, $2, r.address, r.external_id, r.kind, r.display_name, r.enabled,
+                  coalesce(r.includes_everyone, false),
                   coalesce(r.aliases, '{}'), coalesce(r.members, '{}')
            from jsonb_to_recordset($3) as r(address text, external_id text, kind text,
-                display_name text, enabled boolean, aliases text[], members text[])
+                display_name text, enabled boolean, includes_everyone boolean, aliases text[],
+                members text[])
            on conflict do nothing"#,
         run.organization_id,
         run.run_id,

@@ -14,6 +14,7 @@ mod isolation;
 mod ldap;
 mod ldap_sync;
 mod leases;
+mod list_everyone;
 mod microsoft;
 mod no_js_forms;
 mod operator;
