@@ -293,6 +293,9 @@ async fn a_super_admins_grant_connects_the_domain_which_then_syncs(pool: PgPool)
     assert!(alice.aliases.contains(&"alice.example@acme.com".to_owned()));
     assert!(!alice.aliases.iter().any(|a| a.ends_with("acme.net")));
     assert!(by_address("sales@acme.com").is_some(), "the Sales group");
+    // The group whose member is the whole Workspace keeps that meaning.
+    assert!(by_address("everyone@acme.com").unwrap().includes_everyone);
+    assert!(!by_address("sales@acme.com").unwrap().includes_everyone);
     assert!(
         by_address("dave@acme.com").unwrap().enabled,
         "archived: still receives mail"
