@@ -91,7 +91,7 @@ test('grant permission, Test Connection, Manual Sync with live progress and the 
   await expect(connection(page).getByRole('button', { name: 'Grant permission' })).toBeVisible();
 
   await grant(page, ws.admin, 'Allow');
-  await expect(connection(page).getByRole('status').filter({ hasText: 'Permission granted' })).toBeVisible();
+  await expect(connection(page).getByRole('status').filter({ hasText: /^Permission granted:/ })).toBeVisible();
   await expect(connection(page)).toContainText(`Connected to the Google Workspace ${domain} (${ws.customerId}), permission granted by ${ws.admin}`);
 
   await connection(page).getByRole('button', { name: 'Test Connection' }).click();
