@@ -108,9 +108,7 @@ pub(crate) fn boundary_of(content_type: &str) -> Result<String, DirectoryError> 
         .get_param(mime::BOUNDARY)
         .map(|b| b.as_str().to_string())
         .ok_or_else(|| invalid("its content type has no boundary"))?;
-    if boundary.is_empty()
-        || boundary.len() > 70
-        || boundary.bytes().any(|b| b.is_ascii_control())
+    if boundary.is_empty() || boundary.len() > 70 || boundary.bytes().any(|b| b.is_ascii_control())
     {
         return Err(invalid("its boundary is malformed"));
     }
@@ -307,7 +305,8 @@ impl Inner {
         let policy = self.config.retry;
         let per_batch = self.config.member_batch.clamp(1, MAX_PARTS);
         let concurrency = self.config.member_concurrency.max(1);
-        let mut results: Vec<Option<Result<T, DirectoryError>>> = urls.iter().map(|_| None).collect();
+        let mut results: Vec<Option<Result<T, DirectoryError>>> =
+            urls.iter().map(|_| None).collect();
         let mut pending: Vec<usize> = (0..urls.len()).collect();
         let mut token = self.tokens.token(self, refresh).await?;
         let mut refreshed = false;
@@ -521,7 +520,10 @@ mod tests {
         assert!(one.starts_with("roster_batch_") && one.len() == 45);
         assert_ne!(one, new_boundary());
         // What we send, we read back (the emulator and Google parse it the same way).
-        assert_eq!(boundary_of(&format!("multipart/mixed; boundary={one}")).unwrap(), one);
+        assert_eq!(
+            boundary_of(&format!("multipart/mixed; boundary={one}")).unwrap(),
+            one
+        );
     }
 
     #[test]
@@ -675,7 +677,9 @@ mod tests {
         for len in 0..400 {
             let noise: Vec<u8> = (0..len)
                 .map(|_| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     b"-\r\nHTP/1.0 2b:x_Xy"[(seed >> 60) as usize % 18]
                 })
                 .collect();
