@@ -766,3 +766,59 @@ async fn throttling_inside_batches_ends_with_the_same_state() {
         .unwrap();
     assert_eq!(stormy.accounts("example.com"), calm.accounts("example.com"));
 }
+
+#[tokio::test]
+async fn a_refused_token_inside_a_batch_is_refreshed_and_a_deleted_group_left_out() {
+    let emu = emulator(acme()).await;
+    let client = client_for(emu.base_url());
+    let g = grant(&emu, &client, "admin@acme.com").await;
+    let directory = client.directory(ACME, g.refresh_token);
+    let mut pager = directory.changes(None);
+    // The users page; the next page reads the groups page and then their members in a batch.
+    let first = pager.next_page().await.unwrap().unwrap();
+    assert_eq!(first.collection, roster_core::directory::Collection::Users);
+    // Each Directory request (and each part) now takes a second: the groups page is answered
+    // after 1 s, the batch's first part after 2 s. In between, Google forgets every access
+    // token and the group Child is deleted.
+    emu.state().set_faults(GoogleFaults {
+        latency_ms: 1_000,
+        ..GoogleFaults::default()
+    });
+    let before = emu.state().counters();
+    let base = emu.base_url().to_string();
+    let state = emu.state().clone();
+    let meanwhile = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(state.expire_tokens() > 0);
+        let gone = http()
+            .delete(format!(
+                "{base}/_emulator/workspaces/{ACME}/groups/child@acme.com"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(gone.status().is_success(), "{}", gone.status());
+    });
+    let mut lists = Vec::new();
+    while let Some(page) = pager.next_page().await.unwrap() {
+        if page.collection == roster_core::directory::Collection::Groups {
+            for change in page.changes {
+                if let ObjectChange::Present { patch, .. } = change {
+                    lists.push(patch.mail.flatten().unwrap_or_default());
+                }
+            }
+        }
+    }
+    meanwhile.await.unwrap();
+    let after = emu.state().counters();
+    lists.sort();
+    // Child is gone (404 in the batch): left out, the round goes on.
+    assert_eq!(
+        lists,
+        ["empty@acme.net", "everyone@acme.com", "sales@acme.com"]
+    );
+    // The batch's parts were refused once (401), one new token, the batch sent again.
+    assert_eq!(kind(&after, "batch") - kind(&before, "batch"), 2);
+    assert_eq!(after.unauthorized - before.unauthorized, 4);
+    assert_eq!(after.tokens_issued - before.tokens_issued, 1);
+}
