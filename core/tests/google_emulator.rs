@@ -822,3 +822,46 @@ async fn a_refused_token_inside_a_batch_is_refreshed_and_a_deleted_group_left_ou
     assert_eq!(after.unauthorized - before.unauthorized, 4);
     assert_eq!(after.tokens_issued - before.tokens_issued, 1);
 }
+
+#[tokio::test]
+async fn parts_throttled_beyond_the_budget_fail_the_round() {
+    let emu = emulator(acme()).await;
+    let client = GoogleClient::new(client_for(emu.base_url()).config().clone().with_retry(
+        GoogleRetry {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            max_total_wait: Duration::from_secs(5),
+        },
+    ))
+    .unwrap();
+    let g = grant(&emu, &client, "admin@acme.com").await;
+    let directory = client.directory(ACME, g.refresh_token);
+    let mut pager = directory.changes(None);
+    pager.next_page().await.unwrap().unwrap();
+    // As above: the groups page is answered after 1 s, then every part is throttled.
+    emu.state().set_faults(GoogleFaults {
+        latency_ms: 1_000,
+        ..GoogleFaults::default()
+    });
+    let before = emu.state().counters();
+    let state = emu.state().clone();
+    let meanwhile = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        state.set_faults(GoogleFaults {
+            throttle: Some(ThrottleKind::BackendError),
+            throttle_probability: 1.0,
+            latency_ms: 1,
+            ..GoogleFaults::default()
+        });
+    });
+    let e = pager.next_page().await.unwrap_err();
+    meanwhile.await.unwrap();
+    assert!(matches!(e, DirectoryError::GoogleUnavailable(_)), "{e:?}");
+    let after = emu.state().counters();
+    // The first batch and two more: the budget's retries, then the round fails.
+    assert_eq!(kind(&after, "batch") - kind(&before, "batch"), 3);
+    assert_eq!(after.throttled - before.throttled, 3 * 4);
+    // The round is over.
+    assert!(pager.next_page().await.unwrap().is_none());
+}
