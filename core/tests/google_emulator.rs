@@ -14,6 +14,7 @@ use roster_core::google::{
     GoogleClient, GoogleClientSecret, GoogleConfig, GoogleRetry, GrantError, ProvenGrant,
 };
 use roster_core::{AccountKind, Directory, DirectoryError, DomainName};
+use roster_m365_emulator::google::model::MemberFile;
 use roster_m365_emulator::google::{
     spawn, GenerateSpec, GoogleConfig as EmulatorConfig, GoogleFaults, RunningGoogle, ThrottleKind,
     WorkspaceFile,
@@ -581,4 +582,286 @@ async fn an_expired_access_token_is_refreshed_and_a_revoked_grant_ends() {
     assert!(matches!(e, DirectoryError::GoogleGrantRevoked(_)), "{e:?}");
     // Revoking again is no error.
     client.revoke(&g.refresh_token).await.unwrap();
+}
+
+/// One counter of the emulator by kind (`users`, `groups`, `members`, `batch`).
+fn kind(c: &roster_m365_emulator::google::state::GoogleCounters, k: &str) -> u64 {
+    c.by_kind.get(k).copied().unwrap_or_default()
+}
+
+/// A generated Workspace of 600 users and 230 groups (two `groups.list` pages), one group of
+/// 450 members (three pages of members).
+fn many_groups(customer: &str) -> WorkspaceFile {
+    let spec = GenerateSpec {
+        users: 600,
+        groups: 230,
+        domains: vec!["example.com".into()],
+        domain_aliases: vec![],
+        customer_id: customer.into(),
+        seed: 11,
+    };
+    let mut file = roster_m365_emulator::google::generate::generate(&spec);
+    let big: Vec<MemberFile> = file
+        .users
+        .iter()
+        .skip(1)
+        .take(450)
+        .map(|u| MemberFile::Key(u.primary_email.clone()))
+        .collect();
+    file.groups[5].members = big;
+    file
+}
+
+/// Directory requests a round sent over the wire between two counter readings: users and
+/// groups pages, batches, and the member reads sent alone (every member read but those that
+/// were parts of a batch, `parts`).
+fn wire_requests(
+    before: &roster_m365_emulator::google::state::GoogleCounters,
+    after: &roster_m365_emulator::google::state::GoogleCounters,
+    parts: u64,
+) -> u64 {
+    let d = |k: &str| kind(after, k) - kind(before, k);
+    d("users") + d("groups") + d("batch") + d("members") - parts
+}
+
+#[tokio::test]
+async fn member_reads_go_in_batches_and_give_the_same_accounts() {
+    let file = many_groups("C0batch");
+    let groups = file.groups.len() as u64;
+    let emu = emulator(file).await;
+    let batched_client = GoogleClient::new(
+        client_for(emu.base_url())
+            .config()
+            .clone()
+            .with_requests_per_minute(600_000),
+    )
+    .unwrap();
+    let plain_client =
+        GoogleClient::new(batched_client.config().clone().with_member_batch(0)).unwrap();
+    assert_eq!(batched_client.config().member_batch, 50);
+    let g = grant(&emu, &batched_client, "admin@example.com").await;
+
+    let c0 = emu.state().counters();
+    let plain = Mirror::read(
+        plain_client
+            .directory("C0batch", g.refresh_token.clone())
+            .changes(None)
+            .as_mut(),
+    )
+    .await
+    .unwrap();
+    let c1 = emu.state().counters();
+    let batched = Mirror::read(
+        batched_client
+            .directory("C0batch", g.refresh_token.clone())
+            .changes(None)
+            .as_mut(),
+    )
+    .await
+    .unwrap();
+    let c2 = emu.state().counters();
+
+    // Exactly the same accounts, members and everyone-lists.
+    assert_eq!(
+        batched.accounts("example.com"),
+        plain.accounts("example.com")
+    );
+    assert_eq!(batched.members, plain.members);
+    let everyone = |m: &Mirror| -> Vec<String> {
+        m.objects
+            .values()
+            .filter(|o| o.includes_everyone)
+            .map(|o| o.external_id.clone())
+            .collect()
+    };
+    assert_eq!(everyone(&batched), everyone(&plain));
+    assert_eq!(everyone(&batched).len(), 1);
+    let big = batched
+        .objects
+        .values()
+        .find(|o| o.mail.as_deref() == Some("group5@example.com"))
+        .unwrap();
+    assert_eq!(batched.members[&big.external_id].len(), 450);
+
+    // The same member reads (each group's first page, and the big group's two more pages)…
+    let member_reads = kind(&c1, "members") - kind(&c0, "members");
+    assert_eq!(member_reads, groups + 2);
+    assert_eq!(kind(&c2, "members") - kind(&c1, "members"), member_reads);
+    // …through 5 batches (200 groups in 4 of 50, then 30 in one) and 2 GETs.
+    assert_eq!(kind(&c1, "batch") - kind(&c0, "batch"), 0);
+    assert_eq!(kind(&c2, "batch") - kind(&c1, "batch"), 5);
+    let before = wire_requests(&c0, &c1, 0);
+    let after = wire_requests(&c1, &c2, groups);
+    // 2 users pages, 2 groups pages, then 232 member GETs before; 5 batches and 2 GETs after.
+    assert_eq!(before, 2 + 2 + 232);
+    assert_eq!(after, 2 + 2 + 5 + 2);
+    assert!(after * 10 < groups, "{after} requests for {groups} groups");
+    // The emulator counts each part as a request, as Google's quota does.
+    assert_eq!(
+        c2.directory - c1.directory,
+        c1.directory - c0.directory,
+        "parts are counted like requests sent alone"
+    );
+}
+
+#[tokio::test]
+async fn throttling_inside_batches_ends_with_the_same_state() {
+    let emu = emulator(many_groups("C0storm")).await;
+    // Each part waits for its share of the pacing: a faster pace keeps the test short.
+    let client = GoogleClient::new(
+        client_for(emu.base_url())
+            .config()
+            .clone()
+            .with_requests_per_minute(600_000),
+    )
+    .unwrap();
+    let g = grant(&emu, &client, "admin@example.com").await;
+    let directory = client.directory("C0storm", g.refresh_token);
+    let calm = Mirror::read(directory.changes(None).as_mut())
+        .await
+        .unwrap();
+    let calm_batches = kind(&emu.state().counters(), "batch");
+    for (i, kind_) in [
+        ThrottleKind::UserRateLimitExceeded,
+        ThrottleKind::QuotaExceeded,
+        ThrottleKind::RateLimitExceeded,
+        ThrottleKind::BackendError,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        emu.state().set_faults(GoogleFaults {
+            throttle: Some(kind_),
+            throttle_probability: 0.3,
+            seed: i as u64 + 11,
+            ..GoogleFaults::default()
+        });
+        let before = emu.state().counters();
+        let stormy = Mirror::read(directory.changes(None).as_mut())
+            .await
+            .unwrap();
+        let after = emu.state().counters();
+        assert_eq!(
+            stormy.accounts("example.com"),
+            calm.accounts("example.com"),
+            "{kind_:?}"
+        );
+        assert_eq!(stormy.members, calm.members, "{kind_:?}");
+        assert!(after.throttled > before.throttled, "{kind_:?}");
+        // Throttled parts went again in later batches.
+        assert!(
+            kind(&after, "batch") - kind(&before, "batch") > calm_batches,
+            "{kind_:?}"
+        );
+    }
+    // A heavy storm: most parts of each batch go again, several times.
+    emu.state().set_faults(GoogleFaults {
+        throttle: Some(ThrottleKind::RateLimitExceeded),
+        throttle_probability: 0.6,
+        seed: 99,
+        ..GoogleFaults::default()
+    });
+    let stormy = Mirror::read(directory.changes(None).as_mut())
+        .await
+        .unwrap();
+    assert_eq!(stormy.accounts("example.com"), calm.accounts("example.com"));
+}
+
+#[tokio::test]
+async fn a_refused_token_inside_a_batch_is_refreshed_and_a_deleted_group_left_out() {
+    let emu = emulator(acme()).await;
+    let client = client_for(emu.base_url());
+    let g = grant(&emu, &client, "admin@acme.com").await;
+    let directory = client.directory(ACME, g.refresh_token);
+    let mut pager = directory.changes(None);
+    // The users page; the next page reads the groups page and then their members in a batch.
+    let first = pager.next_page().await.unwrap().unwrap();
+    assert_eq!(first.collection, roster_core::directory::Collection::Users);
+    // Each Directory request (and each part) now takes a second: the groups page is answered
+    // after 1 s, the batch's first part after 2 s. In between, Google forgets every access
+    // token and the group Child is deleted.
+    emu.state().set_faults(GoogleFaults {
+        latency_ms: 1_000,
+        ..GoogleFaults::default()
+    });
+    let before = emu.state().counters();
+    let base = emu.base_url().to_string();
+    let state = emu.state().clone();
+    let meanwhile = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(state.expire_tokens() > 0);
+        let gone = http()
+            .delete(format!(
+                "{base}/_emulator/workspaces/{ACME}/groups/child@acme.com"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(gone.status().is_success(), "{}", gone.status());
+    });
+    let mut lists = Vec::new();
+    while let Some(page) = pager.next_page().await.unwrap() {
+        if page.collection == roster_core::directory::Collection::Groups {
+            for change in page.changes {
+                if let ObjectChange::Present { patch, .. } = change {
+                    lists.push(patch.mail.flatten().unwrap_or_default());
+                }
+            }
+        }
+    }
+    meanwhile.await.unwrap();
+    let after = emu.state().counters();
+    lists.sort();
+    // Child is gone (404 in the batch): left out, the round goes on.
+    assert_eq!(
+        lists,
+        ["empty@acme.net", "everyone@acme.com", "sales@acme.com"]
+    );
+    // The batch's parts were refused once (401), one new token, the batch sent again.
+    assert_eq!(kind(&after, "batch") - kind(&before, "batch"), 2);
+    assert_eq!(after.unauthorized - before.unauthorized, 4);
+    assert_eq!(after.tokens_issued - before.tokens_issued, 1);
+}
+
+#[tokio::test]
+async fn parts_throttled_beyond_the_budget_fail_the_round() {
+    let emu = emulator(acme()).await;
+    let client = GoogleClient::new(client_for(emu.base_url()).config().clone().with_retry(
+        GoogleRetry {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            max_total_wait: Duration::from_secs(5),
+        },
+    ))
+    .unwrap();
+    let g = grant(&emu, &client, "admin@acme.com").await;
+    let directory = client.directory(ACME, g.refresh_token);
+    let mut pager = directory.changes(None);
+    pager.next_page().await.unwrap().unwrap();
+    // As above: the groups page is answered after 1 s, then every part is throttled.
+    emu.state().set_faults(GoogleFaults {
+        latency_ms: 1_000,
+        ..GoogleFaults::default()
+    });
+    let before = emu.state().counters();
+    let state = emu.state().clone();
+    let meanwhile = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        state.set_faults(GoogleFaults {
+            throttle: Some(ThrottleKind::BackendError),
+            throttle_probability: 1.0,
+            latency_ms: 1,
+            ..GoogleFaults::default()
+        });
+    });
+    let e = pager.next_page().await.unwrap_err();
+    meanwhile.await.unwrap();
+    assert!(matches!(e, DirectoryError::GoogleUnavailable(_)), "{e:?}");
+    let after = emu.state().counters();
+    // The first batch and two more: the budget's retries, then the round fails.
+    assert_eq!(kind(&after, "batch") - kind(&before, "batch"), 3);
+    assert_eq!(after.throttled - before.throttled, 3 * 4);
+    // The round is over.
+    assert!(pager.next_page().await.unwrap().is_none());
 }

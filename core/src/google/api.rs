@@ -161,6 +161,15 @@ impl Inner {
         )
     }
 
+    /// Where batch requests go: the discovery document's `batchPath` (`batch`) on the Admin
+    /// SDK's host.
+    pub(crate) fn batch_url(&self) -> Url {
+        let mut url = self.admin_url.clone();
+        let full = format!("{}/batch", url.path().trim_end_matches('/'));
+        url.set_path(&full);
+        url
+    }
+
     pub(crate) fn domains_url(&self) -> Url {
         self.directory_url("/customer/my_customer/domains", &[])
     }
@@ -251,7 +260,7 @@ impl Inner {
 }
 
 /// Whether a failure is passing trouble worth the next try within the budget.
-fn is_retried(error: &DirectoryError) -> bool {
+pub(crate) fn is_retried(error: &DirectoryError) -> bool {
     matches!(
         error,
         DirectoryError::GoogleThrottled(_)
@@ -297,7 +306,7 @@ pub(crate) fn network_error(host: &str, error: &reqwest::Error) -> DirectoryErro
 /// Counts one request by its answer (`roster_google_requests_total{status}`) through the
 /// `metrics` facade; throttled answers (429, and 403 with a rate-limit reason, known only from
 /// the body) are counted where they are classified (`roster_google_throttled_total`).
-fn record_request(sent: &Result<reqwest::Response, reqwest::Error>) {
+pub(crate) fn record_request(sent: &Result<reqwest::Response, reqwest::Error>) {
     let status = match sent {
         Ok(response) => response.status().as_u16().to_string(),
         Err(_) => "network_error".to_owned(),
@@ -535,6 +544,7 @@ mod tests {
             inner.members_url("a/b", None).path(),
             "/admin/directory/v1/groups/a%2Fb/members"
         );
+        assert_eq!(inner.batch_url().as_str(), "http://127.0.0.1:9000/batch");
         assert_eq!(
             inner.domains_url().path(),
             "/admin/directory/v1/customer/my_customer/domains"

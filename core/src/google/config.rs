@@ -14,6 +14,10 @@ pub const DEFAULT_ADMIN_URL: &str = "https://admin.googleapis.com";
 /// Google's default quota of the Directory API: queries a minute per user per Cloud project.
 pub const PROJECT_QUOTA_PER_MINUTE: u32 = 2_400;
 
+/// Groups whose first page of members one batch request reads: 50 pages of 200 members are
+/// about a megabyte of answer.
+pub const DEFAULT_MEMBER_BATCH: usize = 50;
+
 /// Roster's OAuth client secret. `Debug` prints `<redacted>`; it is not serializable.
 #[derive(Clone, PartialEq, Eq)]
 pub struct GoogleClientSecret(String);
@@ -102,6 +106,9 @@ pub struct GoogleConfig {
     pub retry: GoogleRetry,
     /// Groups whose members are read at the same time.
     pub member_concurrency: usize,
+    /// Groups whose first page of members is read in one batch request (Google allows
+    /// 1,000); 0 or 1: one `members.list` GET per group.
+    pub member_batch: usize,
     /// Directory API requests a minute this process sends at most, all Workspaces together.
     /// Google's quota (2,400 a minute) is per Cloud project, which every Roster instance
     /// shares: each instance takes a share, so with N instances set it to at most 2,400 / N.
@@ -126,6 +133,7 @@ impl GoogleConfig {
             connect_timeout: Duration::from_secs(10),
             retry: GoogleRetry::default(),
             member_concurrency: 4,
+            member_batch: DEFAULT_MEMBER_BATCH,
             requests_per_minute: PROJECT_QUOTA_PER_MINUTE,
         }
     }
@@ -152,6 +160,11 @@ impl GoogleConfig {
 
     pub fn with_requests_per_minute(mut self, per_minute: u32) -> GoogleConfig {
         self.requests_per_minute = per_minute;
+        self
+    }
+
+    pub fn with_member_batch(mut self, parts: usize) -> GoogleConfig {
+        self.member_batch = parts;
         self
     }
 

@@ -8,13 +8,16 @@
 //! - Access tokens from the refresh token, cached until near expiry (`token.rs`).
 //! - Requests (`api.rs`): `fields=` limited to what normalization needs, `nextPageToken`
 //!   paging, retries with exponential backoff and jitter for throttling and 5xx, and a
-//!   per-process pacing under the Cloud project's quota ([`GoogleConfig::requests_per_minute`]).
+//!   per-process pacing under the Cloud project's quota ([`GoogleConfig::requests_per_minute`]);
+//!   batch requests (`batch.rs`) that read the first page of members of many groups in one
+//!   HTTP request ([`GoogleConfig::member_batch`]), each part paced and retried alike.
 //! - [`GoogleDirectory`]: the [`Directory`] of one Workspace — Test Connection (`sample.rs`)
 //!   and full change rounds (`round.rs`); which domains the Workspace owns (`domains.rs`).
 //!
 //! One [`GoogleClient`] (HTTP client, pacing, token and key caches) serves every Workspace.
 
 mod api;
+mod batch;
 mod config;
 mod domains;
 mod grant;
@@ -25,7 +28,7 @@ mod token;
 
 pub use config::{
     GoogleClientSecret, GoogleConfig, GoogleRetry, RefreshToken, DEFAULT_ACCOUNTS_URL,
-    DEFAULT_ADMIN_URL, DEFAULT_OAUTH2_URL, PROJECT_QUOTA_PER_MINUTE,
+    DEFAULT_ADMIN_URL, DEFAULT_MEMBER_BATCH, DEFAULT_OAUTH2_URL, PROJECT_QUOTA_PER_MINUTE,
 };
 pub use domains::WorkspaceDomains;
 pub use grant::{GrantError, GrantStart, ProvenGrant, GRANT_SCOPES};

@@ -3,7 +3,8 @@
 //! [`ChangePager::resume_state`] is `None`.
 //!
 //! Order: users, one page of changes per `users.list` page (500); then every group
-//! (`groups.list`, 200 a page) with its direct members (`members.list`, 200 a page, a few
+//! (`groups.list`, 200 a page) with its direct members (`members.list`, 200 a page: the first
+//! page of many groups in one batch request, `batch.rs`; further pages with plain GETs, a few
 //! groups at a time), held back until all are read; then the members that are neither a user
 //! nor a group of the Workspace (external addresses, groups of other Workspaces) as contacts;
 //! then the groups, each with its direct members as ids — nested groups are members like any
@@ -177,18 +178,44 @@ impl ChangePager for GoogleChanges {
     }
 }
 
-/// Reads the direct members of each group, a few groups at a time; a group deleted meanwhile
-/// (404) is left out.
+/// Reads the direct members of each group; a group deleted meanwhile (404) is left out. The
+/// first page of every group comes through batch requests ([`GoogleConfig::member_batch`]
+/// groups each, a few at a time); the groups with more pages go on with plain GETs, a few
+/// groups at a time. With batching off, or a single group, each group is read with GETs alone.
+///
+/// [`GoogleConfig::member_batch`]: super::config::GoogleConfig::member_batch
 pub(crate) async fn with_members(
     inner: &Inner,
     refresh: &RefreshToken,
     groups: Vec<GoogleGroup>,
 ) -> Result<Vec<HeldGroup>, DirectoryError> {
     let concurrency = inner.config.member_concurrency.max(1);
-    let read: Vec<Option<HeldGroup>> = stream::iter(groups)
-        .map(|group| async move {
+    if inner.config.member_batch < 2 || groups.len() < 2 {
+        let read: Vec<Option<HeldGroup>> = stream::iter(groups)
+            .map(|group| async move {
+                Ok::<_, DirectoryError>(
+                    members(inner, refresh, &group.id, None)
+                        .await?
+                        .map(|members| HeldGroup { group, members }),
+                )
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        return Ok(read.into_iter().flatten().collect());
+    }
+    let urls: Vec<_> = groups
+        .iter()
+        .map(|g| inner.members_url(&g.id, None))
+        .collect();
+    let firsts = inner.get_json_batch::<MembersPage>(refresh, &urls).await?;
+    let read: Vec<Option<HeldGroup>> = stream::iter(groups.into_iter().zip(firsts))
+        .map(|(group, first)| async move {
+            let Some(first) = present(&group.id, first)? else {
+                return Ok(None);
+            };
             Ok::<_, DirectoryError>(
-                members(inner, refresh, &group.id, None)
+                members_after(inner, refresh, &group.id, first, None)
                     .await?
                     .map(|members| HeldGroup { group, members }),
             )
@@ -199,6 +226,21 @@ pub(crate) async fn with_members(
     Ok(read.into_iter().flatten().collect())
 }
 
+/// A page of a group's members, or `None` when the group is gone (404).
+fn present(
+    group_id: &str,
+    page: Result<MembersPage, DirectoryError>,
+) -> Result<Option<MembersPage>, DirectoryError> {
+    match page {
+        Ok(page) => Ok(Some(page)),
+        Err(DirectoryError::GoogleApi(d)) if d.status == Some(404) => {
+            tracing::info!(group = group_id, "group deleted while reading; left out");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// A group's direct members, page by page (at most `limit` pages); `None` if the group is gone.
 pub(crate) async fn members(
     inner: &Inner,
@@ -206,25 +248,37 @@ pub(crate) async fn members(
     group_id: &str,
     limit: Option<usize>,
 ) -> Result<Option<Vec<GoogleMember>>, DirectoryError> {
-    let mut token: Option<String> = None;
-    let mut members = Vec::new();
-    let mut pages = 0;
+    let url = inner.members_url(group_id, None);
+    let Some(first) = present(group_id, inner.get_json(refresh, &url).await)? else {
+        return Ok(None);
+    };
+    members_after(inner, refresh, group_id, first, limit).await
+}
+
+/// A group's members from its first page on, following `nextPageToken` (at most `limit`
+/// pages in all); `None` if the group is gone.
+async fn members_after(
+    inner: &Inner,
+    refresh: &RefreshToken,
+    group_id: &str,
+    first: MembersPage,
+    limit: Option<usize>,
+) -> Result<Option<Vec<GoogleMember>>, DirectoryError> {
+    let mut members = first.members;
+    let mut token = first.next_page_token;
+    let mut pages = 1;
     loop {
-        let url = inner.members_url(group_id, token.as_deref());
-        let page: MembersPage = match inner.get_json(refresh, &url).await {
-            Ok(page) => page,
-            Err(DirectoryError::GoogleApi(d)) if d.status == Some(404) => {
-                tracing::info!(group = group_id, "group deleted while reading; left out");
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
+        let next = match token.filter(|t| !t.is_empty()) {
+            Some(next) if limit.is_none_or(|l| pages < l) => next,
+            _ => return Ok(Some(members)),
+        };
+        let url = inner.members_url(group_id, Some(&next));
+        let Some(page) = present(group_id, inner.get_json(refresh, &url).await)? else {
+            return Ok(None);
         };
         members.extend(page.members);
+        token = page.next_page_token;
         pages += 1;
-        match page.next_page_token.filter(|t| !t.is_empty()) {
-            Some(next) if limit.is_none_or(|l| pages < l) => token = Some(next),
-            _ => return Ok(Some(members)),
-        }
     }
 }
 
