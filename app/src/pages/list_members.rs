@@ -67,7 +67,7 @@ pub fn ListMembersPage() -> impl IntoView {
                                     {(!l.enabled || l.archived).then(|| view! {
                                         <dt>"Status"</dt><dd>
                                             {(!l.enabled).then(|| view! { <span class="badge neutral">{DISABLED_BADGE}</span> })}
-                                            {(!l.enabled && l.archived).then(|| " ")}
+                                            {(!l.enabled && l.archived).then_some(" ")}
                                             {l.archived.then(|| view! { <span class="badge archived" title=ARCHIVED_BADGE_HINT>{ARCHIVED_BADGE}</span> })}
                                         </dd>
                                     })}
