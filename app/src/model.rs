@@ -107,6 +107,9 @@ pub struct AccountRow {
     /// `CUSTOMER` member).
     #[serde(default)]
     pub includes_everyone: bool,
+    /// A user Google Workspace archived (Google still accepts its mail).
+    #[serde(default)]
+    pub archived: bool,
     pub updated_at: DateTime<Utc>,
 }
 

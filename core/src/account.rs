@@ -88,3 +88,15 @@ pub const EVERYONE_LINE: &str = "Everyone in the organization (all recipients of
 /// The Email Accounts list's word beside such a list, and what it means.
 pub const EVERYONE_BADGE: &str = "Everyone";
 pub const EVERYONE_BADGE_HINT: &str = "its members include everyone in the organization";
+
+/// A user Google Workspace archived (Google still accepts its mail, unlike a suspended one's),
+/// in the words of a change's before/after text: "Bob, mailbox, archived in Google Workspace".
+pub const ARCHIVED_IN_GOOGLE: &str = "archived in Google Workspace";
+/// An account Google Workspace no longer archives, in a change's after text.
+pub const ARCHIVED_REMOVED: &str = "no longer archived in Google Workspace";
+/// The Email Accounts list's badge on an archived account, and what it means.
+pub const ARCHIVED_BADGE: &str = "Archived";
+pub const ARCHIVED_BADGE_HINT: &str = "Archived in Google Workspace: still receives mail";
+/// The account page's sentence for an archived account.
+pub const ARCHIVED_DETAILS: &str =
+    "Archived in Google Workspace. Roster still accepts its mail (Google still receives mail for archived users).";

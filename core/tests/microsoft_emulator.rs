@@ -133,6 +133,7 @@ fn expected_accounts(
             kind: ObjectKind::User {
                 account_enabled: u.account_enabled,
                 guest: u.user_type.eq_ignore_ascii_case("Guest"),
+                archived: false,
             },
             display_name: u.display_name.clone(),
             mail: u.mail.clone(),

@@ -139,7 +139,7 @@ pub async fn list_accounts(
         // Keyset pagination by address: each page is one index range scan, at any depth.
         let mut rows = if backwards {
             sqlx::query!(
-                r#"select a.id, a.address, a.kind, a.source, a.enabled, a.includes_everyone, a.updated_at
+                r#"select a.id, a.address, a.kind, a.source, a.enabled, a.includes_everyone, a.archived, a.updated_at
                    from accounts a
                    where a.organization_id = $1 and a.domain_id = $2
                      and ($3 = '' or a.id in (
@@ -159,11 +159,11 @@ pub async fn list_accounts(
             .await
             .or_internal("listing accounts")?
             .into_iter()
-            .map(|r| (r.id, r.address, r.kind, r.source, r.enabled, r.includes_everyone, r.updated_at))
+            .map(|r| (r.id, r.address, r.kind, r.source, r.enabled, r.includes_everyone, r.archived, r.updated_at))
             .collect::<Vec<_>>()
         } else {
             sqlx::query!(
-                r#"select a.id, a.address, a.kind, a.source, a.enabled, a.includes_everyone, a.updated_at
+                r#"select a.id, a.address, a.kind, a.source, a.enabled, a.includes_everyone, a.archived, a.updated_at
                    from accounts a
                    where a.organization_id = $1 and a.domain_id = $2
                      and ($3 = '' or a.id in (
@@ -183,7 +183,7 @@ pub async fn list_accounts(
             .await
             .or_internal("listing accounts")?
             .into_iter()
-            .map(|r| (r.id, r.address, r.kind, r.source, r.enabled, r.includes_everyone, r.updated_at))
+            .map(|r| (r.id, r.address, r.kind, r.source, r.enabled, r.includes_everyone, r.archived, r.updated_at))
             .collect::<Vec<_>>()
         };
         let more = rows.len() as i64 > PAGE_SIZE;
@@ -238,7 +238,7 @@ pub async fn list_accounts(
         };
         let rows = rows
             .into_iter()
-            .map(|(id, address, kind, source, enabled, includes_everyone, updated_at)| {
+            .map(|(id, address, kind, source, enabled, includes_everyone, archived, updated_at)| {
                 Ok(AccountRow {
                     aliases: aliases.remove(&id).unwrap_or_default(),
                     id,
@@ -247,6 +247,7 @@ pub async fn list_accounts(
                     source: AccountSource::parse(&source).or_internal("reading an account")?,
                     enabled,
                     includes_everyone,
+                    archived,
                     updated_at,
                 })
             })
@@ -335,6 +336,7 @@ pub async fn add_account(
             source: AccountSource::Manual,
             enabled: true,
             includes_everyone: false,
+            archived: false,
             updated_at: row.updated_at,
         })
     })

@@ -20,6 +20,8 @@ pub struct ListPage {
     /// A list whose members include everyone in the organization (Google Workspace's
     /// `CUSTOMER` member), besides its member rows.
     pub includes_everyone: bool,
+    /// A user Google Workspace archived (Google still accepts its mail).
+    pub archived: bool,
     pub aliases: Vec<String>,
     pub members: Paged<String>,
 }
@@ -36,7 +38,7 @@ pub async fn get_list_members(
         let pool = req.state.pool.clone();
         let org = admin.organization_id;
         let row = sqlx::query!(
-            r#"select a.address, a.display_name, a.kind, a.source, a.enabled, a.includes_everyone,
+            r#"select a.address, a.display_name, a.kind, a.source, a.enabled, a.includes_everyone, a.archived,
                       coalesce(array(select ad.address from addresses ad
                                      where ad.organization_id = a.organization_id
                                        and ad.account_id = a.id and not ad.is_primary
@@ -71,6 +73,7 @@ pub async fn get_list_members(
             source: AccountSource::parse(&row.source).or_internal("reading an account")?,
             enabled: row.enabled,
             includes_everyone: row.includes_everyone,
+            archived: row.archived,
             aliases: row.aliases,
             members: Paged {
                 rows: members,

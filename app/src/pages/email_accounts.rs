@@ -16,7 +16,8 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use roster_core::account::{
-    DISABLED_BADGE, DISABLED_BADGE_HINT, EVERYONE_BADGE, EVERYONE_BADGE_HINT,
+    ARCHIVED_BADGE, ARCHIVED_BADGE_HINT, DISABLED_BADGE, DISABLED_BADGE_HINT, EVERYONE_BADGE,
+    EVERYONE_BADGE_HINT,
 };
 use uuid::Uuid;
 
@@ -272,6 +273,13 @@ fn AccountRowView(row: AccountRow, domain_id: Uuid, actions: AccountActions) -> 
                     <span class="badge neutral" title=DISABLED_BADGE_HINT>
                         {DISABLED_BADGE}
                         <span class="visually-hidden">{format!(" ({DISABLED_BADGE_HINT})")}</span>
+                    </span>
+                })}
+                {row.archived.then(|| view! {
+                    " "
+                    <span class="badge archived" title=ARCHIVED_BADGE_HINT>
+                        {ARCHIVED_BADGE}
+                        <span class="visually-hidden">{format!(" ({ARCHIVED_BADGE_HINT})")}</span>
                     </span>
                 })}
                 {row.includes_everyone.then(|| view! {

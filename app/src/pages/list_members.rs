@@ -11,7 +11,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use roster_core::account::{DISABLED_BADGE, DISABLED_DETAILS, EVERYONE_LINE};
+use roster_core::account::{
+    ARCHIVED_BADGE, ARCHIVED_BADGE_HINT, ARCHIVED_DETAILS, DISABLED_BADGE, DISABLED_DETAILS,
+    EVERYONE_LINE,
+};
 use uuid::Uuid;
 
 #[component]
@@ -61,11 +64,16 @@ pub fn ListMembersPage() -> impl IntoView {
                                     <dt>"Kind"</dt><dd>{l.kind.label()}</dd>
                                     <dt>"Source"</dt><dd>{source}</dd>
                                     <dt>"Aliases"</dt><dd>{if l.aliases.is_empty() { "—".to_owned() } else { l.aliases.join(", ") }}</dd>
-                                    {(!l.enabled).then(|| view! {
-                                        <dt>"Status"</dt><dd><span class="badge neutral">{DISABLED_BADGE}</span></dd>
+                                    {(!l.enabled || l.archived).then(|| view! {
+                                        <dt>"Status"</dt><dd>
+                                            {(!l.enabled).then(|| view! { <span class="badge neutral">{DISABLED_BADGE}</span> })}
+                                            {(!l.enabled && l.archived).then_some(" ")}
+                                            {l.archived.then(|| view! { <span class="badge archived" title=ARCHIVED_BADGE_HINT>{ARCHIVED_BADGE}</span> })}
+                                        </dd>
                                     })}
                                 </dl>
                                 {(!l.enabled).then(|| view! { <p class="notice" role="note">{DISABLED_DETAILS}</p> })}
+                                {l.archived.then(|| view! { <p class="notice archived" role="note">{ARCHIVED_DETAILS}</p> })}
                                 {synced.then(|| view! {
                                     <p class="muted">{if list {
                                         format!("Kept in step with {source} at each sync: change its members there.")

@@ -131,6 +131,10 @@ pub struct ObjectPatch {
     /// `CUSTOMER` member, "all users in a domain"), besides its member ids. Connectors that
     /// have no such member never send it (`None`: the mirror keeps `false`).
     pub includes_everyone: Option<bool>,
+    /// For a user: whether Google Workspace archived it (Google still accepts its mail, so it
+    /// stays a recipient, marked). Microsoft 365 and LDAP never send it (`None`: the mirror
+    /// keeps `false`).
+    pub archived: Option<bool>,
 }
 
 /// An object as the mirror holds it: what normalization needs, source-neutral.
@@ -149,6 +153,9 @@ pub struct MirrorObject {
     /// A group whose members include everyone in the directory (see
     /// [`ObjectPatch::includes_everyone`]).
     pub includes_everyone: bool,
+    /// A user Google Workspace archived (see [`ObjectPatch::archived`]).
+    #[serde(default)]
+    pub archived: bool,
 }
 
 impl MirrorObject {
@@ -166,6 +173,7 @@ impl MirrorObject {
             security_enabled: false,
             unified: false,
             includes_everyone: false,
+            archived: false,
         }
     }
 
@@ -187,6 +195,7 @@ impl MirrorObject {
             (&mut self.security_enabled, patch.security_enabled),
             (&mut self.unified, patch.unified),
             (&mut self.includes_everyone, patch.includes_everyone),
+            (&mut self.archived, patch.archived),
         ];
         for (field, value) in flags {
             if let Some(v) = value {
@@ -216,6 +225,7 @@ impl MirrorObject {
             MirrorKind::User => ObjectKind::User {
                 account_enabled: self.account_enabled,
                 guest: self.guest,
+                archived: self.archived,
             },
             MirrorKind::Group => ObjectKind::Group {
                 mail_enabled: self.mail_enabled,
@@ -319,5 +329,36 @@ mod tests {
             ..ObjectPatch::default()
         });
         assert!(!g.includes_everyone);
+    }
+
+    #[test]
+    fn archived_is_a_property_of_the_user_kept_until_a_change_says_otherwise() {
+        let mut u = MirrorObject::new("u".into(), MirrorKind::User);
+        assert!(!u.archived, "no user is archived by default");
+        u.apply(&ObjectPatch {
+            mail: Some(Some("bob@contoso.com".into())),
+            archived: Some(true),
+            ..ObjectPatch::default()
+        });
+        assert!(u.archived);
+        // A change that does not carry it (Microsoft 365, LDAP) keeps it.
+        u.apply(&ObjectPatch {
+            display_name: Some(Some("Bob".into())),
+            ..ObjectPatch::default()
+        });
+        assert!(u.archived);
+        match u.to_object(Vec::new()).kind {
+            ObjectKind::User {
+                archived,
+                account_enabled,
+                ..
+            } => assert!(archived && account_enabled, "archived, still enabled"),
+            other => panic!("{other:?}"),
+        }
+        u.apply(&ObjectPatch {
+            archived: Some(false),
+            ..ObjectPatch::default()
+        });
+        assert!(!u.archived);
     }
 }

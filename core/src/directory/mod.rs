@@ -126,7 +126,14 @@ pub struct DirectoryObject {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectKind {
     /// A user: a person's, shared or room mailbox, or a user without mailbox.
-    User { account_enabled: bool, guest: bool },
+    ///
+    /// `archived`: Google Workspace archived it (Google still accepts its mail); `false` for
+    /// other directories.
+    User {
+        account_enabled: bool,
+        guest: bool,
+        archived: bool,
+    },
     /// A group: distribution list, mail-enabled security group, Microsoft 365 group, or a
     /// security group without mail.
     ///
@@ -182,6 +189,10 @@ pub struct DirectoryAccount {
     /// as a property of the list account (`accounts.includes_everyone`); `false` otherwise.
     #[serde(default)]
     pub includes_everyone: bool,
+    /// For mailboxes: whether Google Workspace archived the user (Google still accepts its
+    /// mail, so it stays a recipient, marked; `accounts.archived`); `false` otherwise.
+    #[serde(default)]
+    pub archived: bool,
     /// For distribution lists: the addresses of the members (nested lists flattened; users
     /// and contacts with an address, in any domain), sorted and without duplicates.
     pub members: Vec<EmailAddress>,

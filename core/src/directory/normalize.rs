@@ -107,18 +107,25 @@ fn display_name(raw: Option<&str>) -> DisplayName {
 
 /// The account `object` becomes in `rules.domain`, if any.
 pub fn normalize(object: &DirectoryObject, rules: &DomainRules) -> Option<DirectoryAccount> {
-    let (kind, enabled, includes_everyone) = match object.kind {
+    let (kind, enabled, includes_everyone, archived) = match object.kind {
         ObjectKind::User { guest: true, .. } => return None,
         ObjectKind::User {
-            account_enabled, ..
-        } => (AccountKind::Mailbox, account_enabled, false),
+            account_enabled,
+            archived,
+            ..
+        } => (AccountKind::Mailbox, account_enabled, false, archived),
         ObjectKind::Group {
             mail_enabled: false,
             ..
         } => return None,
         ObjectKind::Group {
             includes_everyone, ..
-        } => (AccountKind::DistributionList, true, includes_everyone),
+        } => (
+            AccountKind::DistributionList,
+            true,
+            includes_everyone,
+            false,
+        ),
         ObjectKind::Contact => return None,
     };
     let domain = rules.domain.as_str();
@@ -160,6 +167,7 @@ pub fn normalize(object: &DirectoryObject, rules: &DomainRules) -> Option<Direct
         display_name: display_name(object.display_name.as_deref()),
         enabled,
         includes_everyone,
+        archived,
         members: members.into_iter().collect(),
     })
 }
@@ -194,6 +202,7 @@ mod tests {
             kind: ObjectKind::User {
                 account_enabled: true,
                 guest: false,
+                archived: false,
             },
             display_name: Some("Adele Vance".into()),
             mail: mail.map(String::from),
@@ -381,6 +390,7 @@ mod tests {
         u.kind = ObjectKind::User {
             account_enabled: false,
             guest: false,
+            archived: false,
         };
         let a = normalize(&u, &rules("contoso.com")).unwrap();
         assert_eq!(a.kind, AccountKind::Mailbox);
@@ -406,6 +416,7 @@ mod tests {
         off.kind = ObjectKind::User {
             account_enabled: false,
             guest: false,
+            archived: false,
         };
         let (on, off) = (
             normalize(&on, &rules("contoso.com")).unwrap(),
@@ -419,6 +430,31 @@ mod tests {
             },
             on
         );
+    }
+
+    #[test]
+    fn an_archived_user_stays_an_enabled_mailbox_marked_archived() {
+        let mut u = user(Some("adele@contoso.com"), &["SMTP:adele@contoso.com"]);
+        let plain = normalize(&u, &rules("contoso.com")).unwrap();
+        assert!(!plain.archived && plain.enabled);
+        u.kind = ObjectKind::User {
+            account_enabled: true,
+            guest: false,
+            archived: true,
+        };
+        let archived = normalize(&u, &rules("contoso.com")).unwrap();
+        assert!(archived.archived && archived.enabled);
+        assert_eq!(archived.kind, AccountKind::Mailbox);
+        assert_eq!(
+            DirectoryAccount {
+                archived: false,
+                ..archived
+            },
+            plain
+        );
+        // Lists are never archived.
+        let g = group(true, &["SMTP:all@contoso.com"], vec![]);
+        assert!(!normalize(&g, &rules("contoso.com")).unwrap().archived);
     }
 
     #[test]
@@ -457,6 +493,7 @@ mod tests {
         guest.kind = ObjectKind::User {
             account_enabled: true,
             guest: true,
+            archived: false,
         };
         assert_eq!(normalize(&guest, &rules("contoso.com")), None);
         let mut contact = user(Some("eric@contoso.com"), &["SMTP:eric@contoso.com"]);
@@ -740,7 +777,7 @@ mod tests {
         fn guests_never_become_accounts(proxies in prop::collection::vec(entry(), 0..8)) {
             let refs: Vec<&str> = proxies.iter().map(String::as_str).collect();
             let mut u = user(Some("x@contoso.com"), &refs);
-            u.kind = ObjectKind::User { account_enabled: true, guest: true };
+            u.kind = ObjectKind::User { account_enabled: true, guest: true, archived: false };
             prop_assert_eq!(normalize(&u, &rules(DOMAIN)), None);
         }
     }

@@ -207,7 +207,8 @@ fn non_blank(text: Option<&str>) -> Option<String> {
 impl GoogleUser {
     /// The user as a mirror change. A suspended user is kept, marked disabled (Google bounces
     /// its mail; “Skip suspended users” on the sync page leaves them out of the round); an
-    /// archived one is kept enabled (Google still accepts its mail).
+    /// archived one is kept enabled (Google still accepts its mail) and marked archived —
+    /// always sent, so a user Google no longer archives loses the mark.
     pub(crate) fn into_change(self) -> ObjectChange {
         let proxies = proxy_addresses(
             self.primary_email.as_deref(),
@@ -228,6 +229,7 @@ impl GoogleUser {
                 security_enabled: Some(false),
                 unified: Some(false),
                 includes_everyone: None,
+                archived: Some(self.archived),
             },
             members_added: Vec::new(),
             members_removed: Vec::new(),
@@ -258,6 +260,7 @@ impl GoogleGroup {
                 security_enabled: Some(false),
                 unified: Some(false),
                 includes_everyone: Some(everyone),
+                archived: None,
             },
             members_added: members,
             members_removed: Vec::new(),
@@ -393,8 +396,29 @@ pub(crate) mod tests {
         };
         let a = account(&user(true, false).into_change(), "example.com").unwrap();
         assert!(!a.enabled);
-        let a = account(&user(false, true).into_change(), "example.com").unwrap();
-        assert!(a.enabled);
+        assert!(!a.archived);
+        let plain = account(&user(false, false).into_change(), "example.com").unwrap();
+        assert!(plain.enabled && !plain.archived);
+        let change = user(false, true).into_change();
+        let ObjectChange::Present { patch, .. } = &change else {
+            panic!()
+        };
+        assert_eq!(patch.archived, Some(true));
+        let a = account(&change, "example.com").unwrap();
+        assert!(a.enabled, "archived users still receive mail");
+        assert!(a.archived);
+        assert_eq!(
+            crate::DirectoryAccount {
+                archived: false,
+                ..a.clone()
+            },
+            plain
+        );
+        // Not archived is said too, so a user Google no longer archives loses the mark.
+        let ObjectChange::Present { patch, .. } = user(false, false).into_change() else {
+            panic!()
+        };
+        assert_eq!(patch.archived, Some(false));
         // No name: the display name is empty, not "None".
         assert_eq!(a.display_name.as_str(), "");
     }

@@ -359,6 +359,8 @@ pub(crate) fn entry_object(
         unified: Some(false),
         // LDAP has no "everyone in the directory" member.
         includes_everyone: None,
+        // Nor archived users (Google Workspace's).
+        archived: None,
     };
     EntryObject {
         external_id: external_id(entry),

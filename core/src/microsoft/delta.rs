@@ -342,6 +342,8 @@ impl DeltaItem {
             }),
             // Graph has no "everyone in the organization" member.
             includes_everyone: None,
+            // Nor archived users (Google Workspace's).
+            archived: None,
         };
         let (removed, added): (Vec<DeltaMember>, Vec<DeltaMember>) =
             self.members.into_iter().partition(|m| m.removed.is_some());

@@ -67,6 +67,7 @@ impl GraphUser {
             kind: ObjectKind::User {
                 account_enabled: self.account_enabled.unwrap_or(true),
                 guest: self.is_guest(),
+                archived: false,
             },
             external_id: self.id,
             display_name: self.display_name,
@@ -177,7 +178,8 @@ mod tests {
             objects[0].kind,
             ObjectKind::User {
                 account_enabled: true,
-                guest: false
+                guest: false,
+                archived: false
             }
         );
         assert!(objects[0].proxy_addresses.is_empty());
@@ -185,14 +187,16 @@ mod tests {
             objects[1].kind,
             ObjectKind::User {
                 account_enabled: true,
-                guest: true
+                guest: true,
+                archived: false
             }
         );
         assert_eq!(
             objects[2].kind,
             ObjectKind::User {
                 account_enabled: false,
-                guest: true
+                guest: true,
+                archived: false
             }
         );
 

@@ -191,7 +191,8 @@ pub async fn apply(
     sqlx::query!(
         r#"update accounts a set display_name = c.new_display_name, kind = c.new_kind,
                enabled = coalesce(c.new_enabled, a.enabled),
-               includes_everyone = coalesce(c.new_includes_everyone, a.includes_everyone)
+               includes_everyone = coalesce(c.new_includes_everyone, a.includes_everyone),
+               archived = coalesce(c.new_archived, a.archived)
            from sync_run_changes c
            where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_update'
              and a.organization_id = $1 and a.domain_id = $3 and a.source = $4 and a.address = c.address"#,
@@ -214,9 +215,10 @@ pub async fn apply(
     let added = sqlx::query!(
         r#"with added as (
                insert into accounts (organization_id, domain_id, address, kind, source, display_name,
-                                     external_id, enabled, includes_everyone)
+                                     external_id, enabled, includes_everyone, archived)
                select $1, $3, c.address, c.new_kind, $4, c.new_display_name, c.external_id,
-                      coalesce(c.new_enabled, true), coalesce(c.new_includes_everyone, false)
+                      coalesce(c.new_enabled, true), coalesce(c.new_includes_everyone, false),
+                      coalesce(c.new_archived, false)
                from sync_run_changes c
                where c.organization_id = $1 and c.run_id = $2 and c.kind = 'account_add'
                returning id, address

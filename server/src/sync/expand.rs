@@ -43,6 +43,7 @@ struct Row {
     security_enabled: bool,
     unified: bool,
     includes_everyone: bool,
+    archived: bool,
 }
 
 /// Adds to the run's changed objects those the domain's last applied sync skipped with a
@@ -114,7 +115,7 @@ pub async fn stage_from_mirror(
                 Row,
                 r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
                           o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified,
-                          o.includes_everyone
+                          o.includes_everyone, o.archived
                    from directory_objects o
                    where o.organization_id = $1 and o.domain_id = $2 and o.external_id > $3
                      and ((o.kind = 'user' and not o.guest) or (o.kind = 'group' and o.mail_enabled))
@@ -131,7 +132,7 @@ pub async fn stage_from_mirror(
                 Row,
                 r#"select o.external_id, o.kind, o.display_name, o.mail, o.proxy_addresses,
                           o.account_enabled, o.guest, o.mail_enabled, o.security_enabled, o.unified,
-                          o.includes_everyone
+                          o.includes_everyone, o.archived
                    from sync_dirty d
                    join directory_objects o on o.organization_id = d.organization_id
                         and o.domain_id = $2 and o.external_id = d.external_id
@@ -168,6 +169,7 @@ pub async fn stage_from_mirror(
                     security_enabled: r.security_enabled,
                     unified: r.unified,
                     includes_everyone: r.includes_everyone,
+                    archived: r.archived,
                 })
             })
             .collect();

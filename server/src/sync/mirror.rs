@@ -8,7 +8,8 @@
 //!
 //! A group's "members include everyone in the directory" ([`ObjectPatch::includes_everyone`])
 //! is stored with it (`directory_objects.includes_everyone`): a change of it touches the group
-//! like any other property.
+//! like any other property. So is a user's "archived in Google Workspace"
+//! ([`ObjectPatch::archived`], `directory_objects.archived`).
 //!
 //! In a change round, every object touched — and every group that held an object removed —
 //! goes into `sync_dirty`: what the run's plan covers ([`super::expand`] adds the lists that
@@ -53,6 +54,7 @@ struct ObjectRow<'a> {
     security_enabled: bool,
     unified: bool,
     includes_everyone: bool,
+    archived: bool,
     primary_address: Option<String>,
 }
 
@@ -192,6 +194,7 @@ pub async fn write_page(
             security_enabled: o.security_enabled,
             unified: o.unified,
             includes_everyone: o.includes_everyone,
+            archived: o.archived,
             primary_address: o.primary_address().map(|a| a.as_str().to_owned()),
         })
         .collect();
@@ -251,13 +254,13 @@ pub async fn write_page(
         sqlx::query!(
             r#"insert into directory_objects (organization_id, domain_id, external_id, kind, display_name,
                    mail, proxy_addresses, account_enabled, guest, mail_enabled, security_enabled, unified,
-                   includes_everyone, primary_address, seen_run_id)
+                   includes_everyone, archived, primary_address, seen_run_id)
                select $1, $2, r.external_id, r.kind, r.display_name, r.mail, coalesce(r.proxy_addresses, '{}'),
                       r.account_enabled, r.guest, r.mail_enabled, r.security_enabled, r.unified,
-                      r.includes_everyone, r.primary_address, $4
+                      r.includes_everyone, r.archived, r.primary_address, $4
                from jsonb_to_recordset($3) as r(external_id text, kind text, display_name text, mail text,
                     proxy_addresses text[], account_enabled boolean, guest boolean, mail_enabled boolean,
-                    security_enabled boolean, unified boolean, includes_everyone boolean, primary_address text)
+                    security_enabled boolean, unified boolean, includes_everyone boolean, archived boolean, primary_address text)
                where exists (select 1 from sync_runs x where x.organization_id = $1 and x.id = $5
                              and x.status = 'running' and x.lease_owner = $6)
                on conflict (organization_id, domain_id, external_id) do update set
@@ -265,7 +268,7 @@ pub async fn write_page(
                    proxy_addresses = excluded.proxy_addresses, account_enabled = excluded.account_enabled,
                    guest = excluded.guest, mail_enabled = excluded.mail_enabled,
                    security_enabled = excluded.security_enabled, unified = excluded.unified,
-                   includes_everyone = excluded.includes_everyone,
+                   includes_everyone = excluded.includes_everyone, archived = excluded.archived,
                    primary_address = excluded.primary_address,
                    seen_run_id = coalesce(excluded.seen_run_id, directory_objects.seen_run_id)"#,
             org,
@@ -348,7 +351,7 @@ async fn current(
     }
     let rows = sqlx::query!(
         r#"select external_id, kind, display_name, mail, proxy_addresses, account_enabled, guest,
-                  mail_enabled, security_enabled, unified, includes_everyone
+                  mail_enabled, security_enabled, unified, includes_everyone, archived
            from directory_objects
            where organization_id = $1 and domain_id = $2 and external_id = any($3)
              and (not $4 or seen_run_id = $5)"#,
@@ -379,6 +382,7 @@ async fn current(
                     security_enabled: r.security_enabled,
                     unified: r.unified,
                     includes_everyone: r.includes_everyone,
+                    archived: r.archived,
                 },
             ))
         })

@@ -295,9 +295,10 @@ pub async fn apply_kept(pool: &PgPool, spec: &RunSpec, kept_run_id: Uuid) -> Res
         // The kept plan becomes this run's, so its page lists what was applied.
         sqlx::query!(
             r#"insert into sync_run_changes (organization_id, run_id, seq, kind, address, item, before, after,
-                   new_display_name, new_kind, new_address, external_id, new_enabled, new_includes_everyone)
+                   new_display_name, new_kind, new_address, external_id, new_enabled, new_includes_everyone,
+                   new_archived)
                select organization_id, $2, seq, kind, address, item, before, after, new_display_name, new_kind,
-                   new_address, external_id, new_enabled, new_includes_everyone
+                   new_address, external_id, new_enabled, new_includes_everyone, new_archived
                from sync_run_changes where organization_id = $1 and run_id = $3"#,
             run.organization_id,
             run.run_id,

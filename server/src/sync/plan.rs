@@ -15,7 +15,8 @@ use super::expand::Scope;
 use super::{RunRef, RunSpec};
 use anyhow::{Context, Result};
 use roster_core::account::{
-    DISABLED_IN_DIRECTORY, ENABLED_AGAIN, EVERYONE_MEMBER, EVERYONE_REMOVED,
+    ARCHIVED_IN_GOOGLE, ARCHIVED_REMOVED, DISABLED_IN_DIRECTORY, ENABLED_AGAIN, EVERYONE_MEMBER,
+    EVERYONE_REMOVED,
 };
 use roster_core::sync::{exceeded_limits, PlannedCounts};
 use roster_core::OperationsLimits;
@@ -82,7 +83,8 @@ pub async fn plan(
     sqlx::query(
         r#"create temporary table plan_desired (
                address text primary key, external_id text unique, kind text, display_name text,
-               enabled boolean, includes_everyone boolean, aliases text[], members text[])
+               enabled boolean, includes_everyone boolean, archived boolean, aliases text[],
+               members text[])
                on commit drop"#,
     )
     .execute(&mut *tx)
@@ -100,7 +102,8 @@ pub async fn plan(
     sqlx::query(
         r#"create temporary table plan_current (
                id uuid primary key, external_id text unique, address text unique, kind text,
-               display_name text, enabled boolean, includes_everyone boolean) on commit drop"#,
+               display_name text, enabled boolean, includes_everyone boolean, archived boolean)
+               on commit drop"#,
     )
     .execute(&mut *tx)
     .await
@@ -108,7 +111,7 @@ pub async fn plan(
     sqlx::query(
         r#"insert into plan_current
            select a.id, a.external_id, a.address, a.kind, coalesce(a.display_name, ''), a.enabled,
-                  a.includes_everyone
+                  a.includes_everyone, a.archived
            from accounts a
            where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
              -- an incremental plan: only the accounts of the changed objects (and any
@@ -141,7 +144,7 @@ pub async fn plan(
         r#"insert into plan_desired
            select distinct on (s.external_id)
                   s.address, s.external_id, s.kind, s.display_name, s.enabled, s.includes_everyone,
-                  s.aliases, s.members
+                  s.archived, s.aliases, s.members
            from sync_staging s
            where s.organization_id = $1 and s.run_id = $2
              and not exists (
@@ -350,6 +353,10 @@ async fn match_accounts(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
 /// everyone in the organization"; when that goes, the after text says it was removed. That
 /// flag changing is an `account_update` of the list too (not a member change: no member row
 /// stands for everyone).
+///
+/// A user Google Workspace archived (still a recipient: Google accepts its mail) is described
+/// with ", archived in Google Workspace"; when the mark goes, the after text says it is no
+/// longer archived. That flag changing alone is one `account_update` too.
 async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<()> {
     let RunRef {
         organization_id: org,
@@ -358,12 +365,13 @@ async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
     sqlx::query(
         r#"insert into sync_run_changes
                (organization_id, run_id, seq, kind, address, item, before, after, new_display_name,
-                new_kind, new_address, external_id, new_enabled, new_includes_everyone)
+                new_kind, new_address, external_id, new_enabled, new_includes_everyone, new_archived)
            with matched as (
                select c.id, c.address as old_address, c.kind as old_kind,
                       c.display_name as old_display_name, c.enabled as old_enabled,
-                      c.includes_everyone as old_everyone,
-                      p.address, p.kind, p.display_name, p.enabled, p.includes_everyone as everyone
+                      c.includes_everyone as old_everyone, c.archived as old_archived,
+                      p.address, p.kind, p.display_name, p.enabled, p.includes_everyone as everyone,
+                      p.archived
                from plan_current c
                join plan_match m on m.id = c.id
                join plan_desired p on p.address = m.address
@@ -386,60 +394,67 @@ async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
                select 1 as ord, 'account_delete' as kind, c.address, null::text as item,
                       c.display_name || ', ' || replace(c.kind, '_', ' ')
                           || case when not c.enabled then ', ' || $3 else '' end
-                          || case when c.includes_everyone then ', ' || $5 else '' end as before,
+                          || case when c.includes_everyone then ', ' || $5 else '' end
+                          || case when c.archived then ', ' || $7 else '' end as before,
                       null::text as after,
                       null::text as new_display_name, null::text as new_kind,
                       null::text as new_address, null::text as external_id, null::boolean as new_enabled,
-                      null::boolean as new_includes_everyone
+                      null::boolean as new_includes_everyone, null::boolean as new_archived
                from plan_current c where not exists (select 1 from plan_match m where m.id = c.id)
                union all
                select 2, 'account_update', x.old_address, null,
                       x.old_display_name || ', ' || replace(x.old_kind, '_', ' ')
                           || case when not x.old_enabled then ', ' || $3 else '' end
-                          || case when x.old_everyone then ', ' || $5 else '' end,
+                          || case when x.old_everyone then ', ' || $5 else '' end
+                          || case when x.old_archived then ', ' || $7 else '' end,
                       x.display_name || ', ' || replace(x.kind, '_', ' ')
                           || case when not x.enabled then ', ' || $3
                                   when not x.old_enabled then ', ' || $4 else '' end
                           || case when x.everyone then ', ' || $5
-                                  when x.old_everyone then ', ' || $6 else '' end,
+                                  when x.old_everyone then ', ' || $6 else '' end
+                          || case when x.archived then ', ' || $7
+                                  when x.old_archived then ', ' || $8 else '' end,
                       x.display_name, x.kind,
                       case when x.address <> x.old_address then x.address end, null, x.enabled,
-                      x.everyone
+                      x.everyone, x.archived
                from matched x
                where x.address <> x.old_address
                   or x.display_name is distinct from x.old_display_name or x.kind <> x.old_kind
                   or x.enabled <> x.old_enabled or x.everyone <> x.old_everyone
+                  or x.archived <> x.old_archived
                union all
                select 3, 'account_add', p.address, null, null,
                       p.display_name || ', ' || replace(p.kind, '_', ' ')
                           || case when not p.enabled then ', ' || $3 else '' end
-                          || case when p.includes_everyone then ', ' || $5 else '' end,
-                      p.display_name, p.kind, null, p.external_id, p.enabled, p.includes_everyone
+                          || case when p.includes_everyone then ', ' || $5 else '' end
+                          || case when p.archived then ', ' || $7 else '' end,
+                      p.display_name, p.kind, null, p.external_id, p.enabled, p.includes_everyone,
+                      p.archived
                from plan_desired p where not exists (select 1 from plan_match m where m.address = p.address)
                union all
-               select 4, 'alias_delete', x.address, x.alias, x.alias, null, null, null, null, null, null, null
+               select 4, 'alias_delete', x.address, x.alias, x.alias, null, null, null, null, null, null, null, null
                from cur_aliases x
                where not exists (
                    select 1 from plan_match m join plan_aliases k on k.address = m.address
                    where m.id = x.id and k.alias = x.alias)
                union all
-               select 5, 'alias_add', k.address, k.alias, null, k.alias, null, null, null, null, null, null
+               select 5, 'alias_add', k.address, k.alias, null, k.alias, null, null, null, null, null, null, null
                from plan_aliases k
                where not exists (
                    select 1 from plan_match m join cur_aliases x on x.id = m.id
                    where m.address = k.address and x.alias = k.alias)
                union all
-               select 6, 'member_remove', m.address, m.member, m.member, null, null, null, null, null, null, null
+               select 6, 'member_remove', m.address, m.member, m.member, null, null, null, null, null, null, null, null
                from cur_members m
                where not exists (select 1 from desired_members d where d.address = m.address and d.member = m.member)
                union all
-               select 7, 'member_add', d.address, d.member, null, d.member, null, null, null, null, null, null
+               select 7, 'member_add', d.address, d.member, null, d.member, null, null, null, null, null, null, null
                from (select distinct address, member from desired_members) d
                where not exists (select 1 from cur_members m where m.address = d.address and m.member = d.member)
            )
            select $1, $2, row_number() over (order by ord, address, item), kind, address, item,
                   before, after, new_display_name, new_kind, new_address, external_id, new_enabled,
-                  new_includes_everyone
+                  new_includes_everyone, new_archived
            from changes"#
     )
     .bind(org)
@@ -448,6 +463,8 @@ async fn insert_changes(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> R
     .bind(ENABLED_AGAIN)
     .bind(EVERYONE_MEMBER)
     .bind(EVERYONE_REMOVED)
+    .bind(ARCHIVED_IN_GOOGLE)
+    .bind(ARCHIVED_REMOVED)
     .execute(&mut **tx)
     .await
     .context("planning the changes")?;
@@ -493,7 +510,8 @@ async fn count(tx: &mut Transaction<'_, Postgres>, spec: &RunSpec) -> Result<Pla
 /// The object id counts because the plan pairs accounts by it; an account without one adds
 /// nothing, so digests made before object ids were recorded still match (and an enabled
 /// account adds nothing for its flag, so digests made before it existed match too; likewise a
-/// list's "everyone in the organization", which adds ` everyone` only when set).
+/// list's "everyone in the organization", which adds ` everyone` only when set, and an
+/// account's "archived in Google Workspace", which adds ` archived` only when set).
 pub async fn fingerprint(
     conn: &mut sqlx::PgConnection,
     org: uuid::Uuid,
@@ -505,7 +523,8 @@ pub async fn fingerprint(
                select 'a ' || a.address || ' ' || a.kind || ' ' || coalesce(a.display_name, '')
                       || coalesce(' #' || a.external_id, '')
                       || case when a.enabled then '' else ' disabled' end
-                      || case when a.includes_everyone then ' everyone' else '' end as x
+                      || case when a.includes_everyone then ' everyone' else '' end
+                      || case when a.archived then ' archived' else '' end as x
                from accounts a
                where a.organization_id = $1 and a.domain_id = $2 and a.source = $3
                union all

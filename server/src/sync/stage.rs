@@ -15,6 +15,7 @@ struct StagedRow<'a> {
     display_name: &'a str,
     enabled: bool,
     includes_everyone: bool,
+    archived: bool,
     aliases: Vec<&'a str>,
     members: Vec<&'a str>,
 }
@@ -34,6 +35,7 @@ pub async fn stage(pool: &PgPool, run: RunRef, accounts: &[DirectoryAccount]) ->
             display_name: a.display_name.as_str(),
             enabled: a.enabled,
             includes_everyone: a.includes_everyone,
+            archived: a.archived,
             aliases: a.aliases.iter().map(|x| x.as_str()).collect(),
             members: a.members.iter().map(|x| x.as_str()).collect(),
         })
@@ -41,12 +43,13 @@ pub async fn stage(pool: &PgPool, run: RunRef, accounts: &[DirectoryAccount]) ->
     sqlx::query!(
         r#"insert into sync_staging
                (organization_id, run_id, address, external_id, kind, display_name, enabled,
-                includes_everyone, aliases, members)
+                includes_everyone, archived, aliases, members)
            select $1, $2, r.address, r.external_id, r.kind, r.display_name, r.enabled,
-                  coalesce(r.includes_everyone, false),
+                  coalesce(r.includes_everyone, false), coalesce(r.archived, false),
                   coalesce(r.aliases, '{}'), coalesce(r.members, '{}')
            from jsonb_to_recordset($3) as r(address text, external_id text, kind text,
-                display_name text, enabled boolean, includes_everyone boolean, aliases text[],
+                display_name text, enabled boolean, includes_everyone boolean, archived boolean,
+                aliases text[],
                 members text[])
            on conflict do nothing"#,
         run.organization_id,

@@ -27,9 +27,9 @@ fn at(local: &str) -> String {
 
 /// A directory from fixed pages: full rounds (like Google Workspace's), or — when `delta` is
 /// set — it hands out a resume state and answers a round from it with those change pages.
-struct Fixture {
-    pages: Vec<ChangePage>,
-    delta: Option<Vec<ChangePage>>,
+pub(crate) struct Fixture {
+    pub(crate) pages: Vec<ChangePage>,
+    pub(crate) delta: Option<Vec<ChangePage>>,
 }
 
 struct FixturePager {

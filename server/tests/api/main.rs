@@ -3,6 +3,7 @@
 
 mod abuse;
 mod accounts;
+mod archived_accounts;
 mod auth;
 mod delta_sync;
 mod disabled_accounts;
