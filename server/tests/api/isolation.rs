@@ -151,6 +151,13 @@ async fn every_server_function_checks_session_and_organization(pool: PgPool) {
         ("get_microsoft_connection", vec![("domain_id", &domain)]),
         ("grant_microsoft_consent", vec![("domain_id", &domain)]),
         ("disconnect_microsoft", vec![("domain_id", &domain)]),
+        ("get_google_connection", vec![("domain_id", &domain)]),
+        ("grant_google", vec![("domain_id", &domain)]),
+        (
+            "save_google_options",
+            vec![("domain_id", &domain), ("skip_suspended", "on")],
+        ),
+        ("disconnect_google", vec![("domain_id", &domain)]),
         ("test_connection", vec![("domain_id", &domain)]),
         ("get_ldap_settings", vec![("domain_id", &domain)]),
         (
